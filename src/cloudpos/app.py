@@ -1,0 +1,194 @@
+"""The FastAPI application factory: routers, middleware and error handlers."""
+
+from __future__ import annotations
+
+import importlib
+import time
+import uuid
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cloudpos import __version__
+from cloudpos.config import Settings, get_settings
+from cloudpos.db import make_engine, make_sessionmaker
+from cloudpos.errors import Forbidden, NotFound, Problem, TooLarge, Unauthorized
+from cloudpos.i18n import DEFAULT_LOCALE, current_locale, negotiate, normalize_locale
+from cloudpos.web.deps import LANG_COOKIE, SESSION_COOKIE
+from cloudpos.web.problems import PROBLEM_JSON, problem_body, problem_response, validation_problem
+
+log = structlog.get_logger("cloudpos")
+
+# Modules with HTTP routes: each has `api.py` (JSON under /api/v1) and may have `views.py` (HTML).
+MODULES = ["ops", "tenancy", "auth", "audit", "approvals"]
+
+
+class BodyLimit:
+    """Refuse bodies over the limit with 413 before they are read into memory."""
+
+    def __init__(self, app: ASGIApp, max_body: int, max_upload: int) -> None:
+        self.app, self.max_body, self.max_upload = app, max_body, max_upload
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        ctype = headers.get(b"content-type", b"").decode("latin-1")
+        limit = self.max_upload if ctype.startswith("multipart/") else self.max_body
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return await self._too_large(scope, receive, send, limit)
+        seen = 0
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _BodyTooLarge()
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _BodyTooLarge:
+            await self._too_large(scope, receive, send, limit)
+
+    @staticmethod
+    async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        p = TooLarge("The request body is too large (limit %(limit)s bytes).", params={"limit": limit})
+        body = problem_body(p, DEFAULT_LOCALE)
+        await JSONResponse(body, status_code=413, media_type=PROBLEM_JSON)(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _wants_html(request: Request) -> bool:
+    path = request.url.path
+    return not (path.startswith("/api/") or path in ("/healthz", "/openapi.json"))
+
+
+def _resolve_locale(request: Request) -> str:
+    return (normalize_locale(request.query_params.get("lang"))
+            or normalize_locale(request.cookies.get(LANG_COOKIE))
+            or negotiate(request.headers.get("accept-language"))
+            or DEFAULT_LOCALE)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = make_engine(settings.db_url)
+    app = FastAPI(title="cloudpos API", version=__version__, docs_url="/docs", redoc_url=None,
+                  openapi_url="/openapi.json",
+                  description="Multi-tenant cloud POS. Money is integer fen; errors are application/problem+json.")
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.secret = settings.resolved_secret()
+
+    @app.middleware("http")
+    async def context_middleware(request: Request, call_next: Any) -> Response:
+        started = time.perf_counter()
+        request.state.request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        locale = _resolve_locale(request)
+        request.state.locale = locale
+        token = current_locale.set(locale)
+        try:
+            if request.method not in ("GET", "HEAD", "OPTIONS") and _cross_site_cookie_post(request):
+                return problem_response(Forbidden("Cross-site request refused.", code="csrf"), request)
+            response = await call_next(request)
+        finally:
+            current_locale.reset(token)
+        ms = (time.perf_counter() - started) * 1000
+        response.headers["Server-Timing"] = f"app;dur={ms:.2f}"
+        response.headers["X-Request-ID"] = request.state.request_id
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.query_params.get("lang") and normalize_locale(request.query_params.get("lang")):
+            response.set_cookie(LANG_COOKIE, locale, max_age=365 * 86400, samesite="lax")
+        return response
+
+    app.add_middleware(BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
+    _install_error_handlers(app)
+    for name in MODULES:
+        api = importlib.import_module(f"cloudpos.{name}.api")
+        app.include_router(api.router, prefix="/api/v1" if name != "ops" else "")
+        try:
+            views = importlib.import_module(f"cloudpos.{name}.views")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"cloudpos.{name}.views":
+                raise
+        else:
+            app.include_router(views.router, include_in_schema=False)
+    static_dir = settings_static_dir()
+    app.mount("/static", StaticFiles(directory=static_dir), name="static")
+    return app
+
+
+def settings_static_dir() -> str:
+    from cloudpos.i18n import PACKAGE_DIR
+
+    return str(PACKAGE_DIR / "web" / "static")
+
+
+def _cross_site_cookie_post(request: Request) -> bool:
+    """Cookie-authenticated writes must come from our own pages (SameSite=Lax plus an Origin check)."""
+    if SESSION_COOKIE not in request.cookies or request.headers.get("authorization"):
+        return False
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if not origin:
+        return False
+    host = request.headers.get("host", "")
+    return origin.split("://", 1)[-1].split("/", 1)[0] != host
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    from cloudpos.web.templating import render
+
+    def html_error(request: Request, p: Problem) -> Response:
+        if isinstance(p, Unauthorized):
+            nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={nxt}", status_code=303)
+        from cloudpos.i18n import gettext
+
+        locale = request.state.locale
+        detail = gettext(p.detail, locale, **p.params) if p.params else gettext(p.detail, locale)
+        return render(request, "web/error.html", status_code=p.status, problem=p, detail=detail)
+
+    @app.exception_handler(Problem)
+    async def on_problem(request: Request, exc: Problem) -> Response:
+        if _wants_html(request) and request.method == "GET":
+            return html_error(request, exc)
+        return problem_response(exc, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation(request: Request, exc: RequestValidationError) -> Response:
+        return problem_response(validation_problem(exc), request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            p: Problem = NotFound()
+        elif exc.status_code == 405:
+            p = Problem("Method not allowed.", code="method_not_allowed", status=405)
+        else:
+            p = Problem(str(exc.detail), code="http_error", status=exc.status_code)
+        if _wants_html(request) and request.method == "GET":
+            return html_error(request, p)
+        return problem_response(p, request)
+
+    @app.exception_handler(Exception)
+    async def on_error(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", path=request.url.path, request_id=getattr(request.state, "request_id", ""))
+        p = Problem("Something went wrong on our side. The error was logged; please try again.",
+                    code="internal_error", status=500)
+        return problem_response(p, request)

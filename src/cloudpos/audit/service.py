@@ -1,0 +1,154 @@
+"""Recording and reading audit events. `record` runs inside the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cloudpos import clock
+from cloudpos.audit import chains
+from cloudpos.audit.domain import Break, Link, iso, link_hash, normalize, verify
+from cloudpos.audit.models import AuditEvent
+from cloudpos.context import Actor
+from cloudpos.ids import uuid7
+
+CHAIN = "audit"
+
+
+def _payload(ev: AuditEvent) -> dict[str, Any]:
+    """The hashed content of an event: everything but its own hash."""
+    return {
+        "tenant_id": str(ev.tenant_id),
+        "id": str(ev.id),
+        "seq": ev.seq,
+        "occurred_at": iso(ev.occurred_at),
+        "actor_id": str(ev.actor_id) if ev.actor_id else None,
+        "actor_name": ev.actor_name,
+        "store_id": str(ev.store_id) if ev.store_id else None,
+        "terminal_id": str(ev.terminal_id) if ev.terminal_id else None,
+        "ip": ev.ip,
+        "action": ev.action,
+        "target_type": ev.target_type,
+        "target_id": ev.target_id,
+        "target_label": ev.target_label,
+        "summary": ev.summary,
+        "result": ev.result,
+        "prev_hash": ev.prev_hash,
+    }
+
+
+def record(
+    db: Session,
+    actor: Actor,
+    action: str,
+    *,
+    target_type: str = "",
+    target_id: Any = "",
+    target_label: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+    result: str = "ok",
+    store_id: uuid.UUID | None = None,
+) -> AuditEvent:
+    """Append one event to the tenant's chain, in the current transaction."""
+    summary: dict[str, Any] = {}
+    if before is not None:
+        summary["before"] = before
+    if after is not None:
+        summary["after"] = after
+    if details:
+        summary.update(details)
+    seq, prev = chains.advance(db, actor.tenant_id, CHAIN)
+    ev = AuditEvent(
+        tenant_id=actor.tenant_id,
+        id=uuid7(),
+        seq=seq,
+        occurred_at=clock.now(),
+        actor_id=actor.employee_id,
+        actor_name=actor.display_name or actor.username,
+        store_id=store_id,
+        terminal_id=actor.terminal_id,
+        ip=actor.ip[:64],
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id) if target_id else "",
+        target_label=target_label[:200],
+        summary=normalize(summary),
+        result=result,
+        prev_hash=prev,
+    )
+    ev.hash = link_hash(prev, _payload(ev))
+    db.add(ev)
+    chains.commit_link(db, actor.tenant_id, CHAIN, seq, ev.hash)
+    return ev
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Only the fields that changed, for a compact before/after summary."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    actor: str | None = None
+    action: str | None = None
+    result: str | None = None
+    target_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def query(db: Session, actor: Actor, f: EventFilter, page: int, page_size: int) -> tuple[list[AuditEvent], int]:
+    actor.require("audit.view")
+    stmt = select(AuditEvent).where(AuditEvent.tenant_id == actor.tenant_id)
+    if f.actor:
+        try:
+            stmt = stmt.where(AuditEvent.actor_id == uuid.UUID(f.actor))
+        except ValueError:
+            stmt = stmt.where(AuditEvent.actor_name == f.actor)
+    if f.action:
+        stmt = stmt.where(AuditEvent.action.startswith(f.action) if f.action.endswith(".")
+                          else AuditEvent.action == f.action)
+    if f.result:
+        stmt = stmt.where(AuditEvent.result == f.result)
+    if f.target_id:
+        stmt = stmt.where(AuditEvent.target_id == f.target_id)
+    if f.since:
+        stmt = stmt.where(AuditEvent.occurred_at >= f.since)
+    if f.until:
+        stmt = stmt.where(AuditEvent.occurred_at < f.until)
+    total = db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = db.scalars(stmt.order_by(AuditEvent.seq.desc()).offset((page - 1) * page_size).limit(page_size)).all()
+    return list(rows), total
+
+
+def _links(db: Session, tenant_id: uuid.UUID, batch: int = 2000) -> Iterator[Link]:
+    last = 0
+    while True:
+        rows = db.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.tenant_id == tenant_id, AuditEvent.seq > last)
+            .order_by(AuditEvent.seq)
+            .limit(batch)
+            .execution_options(all_tenants=True)
+        ).all()
+        if not rows:
+            return
+        for ev in rows:
+            yield Link(ev.seq, ev.prev_hash, ev.hash, _payload(ev))
+        last = rows[-1].seq
+        db.expunge_all()
+
+
+def verify_chain(db: Session, tenant_id: uuid.UUID) -> tuple[int, Break | None]:
+    """(number of events checked, first break or None)."""
+    head_seq, head_hash = chains.head(db, tenant_id, CHAIN)
+    return head_seq, verify(_links(db, tenant_id), head_seq, head_hash)

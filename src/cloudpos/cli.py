@@ -1,0 +1,98 @@
+"""The `cloudpos` command: serve, migrate, demo, audit verify, doctor."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from cloudpos.config import get_settings
+
+app = typer.Typer(help="cloudpos — multi-tenant cloud point-of-sale", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log")
+demo_app = typer.Typer(help="The demo merchant")
+app.add_typer(audit_app, name="audit")
+app.add_typer(demo_app, name="demo")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date (Alembic)."""
+    from cloudpos.migrate import upgrade
+
+    s = get_settings()
+    if s.is_sqlite:
+        s.var_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(s.db_url)
+    typer.echo(f"Database is up to date: {_safe_url(s.db_url)}")
+
+
+@app.command()
+def serve(host: str = typer.Option(None, help="Default: CLOUDPOS_HOST or 127.0.0.1"),
+          port: int = typer.Option(None, help="Default: CLOUDPOS_PORT or 8000"),
+          workers: int = typer.Option(1)) -> None:
+    """Serve the web UI and the API."""
+    import uvicorn
+
+    from cloudpos.logging import configure
+
+    s = get_settings()
+    configure(s.log_json)
+    host, port = host or s.host, port or s.port
+    _print_demo_credentials()
+    typer.echo(f"cloudpos is serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run("cloudpos.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", access_log=False)
+
+
+@demo_app.command("seed")
+def demo_seed() -> None:
+    """Create the demo merchant (code `demo`, owner `admin`) once; later runs keep the data."""
+    from cloudpos.ops.demo import seed
+
+    password = seed(get_settings())
+    if password:
+        typer.echo("Demo merchant created.")
+    else:
+        typer.echo("Demo merchant already exists; data kept.")
+
+
+@audit_app.command("verify")
+def audit_verify(merchant: str = typer.Option(None, "--merchant",
+                                             help="Merchant code; all merchants if omitted")) -> None:
+    """Check every audit chain; exits non-zero naming the first broken sequence number."""
+    from cloudpos.ops.verify import verify_audit
+
+    ok = verify_audit(get_settings().db_url, merchant, typer.echo)
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def doctor() -> None:
+    """Check the installation: database reachable and migrated, static files present."""
+    from cloudpos.ops.doctor import run
+
+    raise typer.Exit(0 if run(get_settings(), typer.echo) else 1)
+
+
+def _print_demo_credentials() -> None:
+    path = get_settings().var_dir / "demo-credentials.txt"
+    if path.exists():
+        typer.echo("-" * 64)
+        typer.echo(path.read_text().rstrip())
+        typer.echo("-" * 64)
+
+
+def _safe_url(url: str) -> str:
+    if "@" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

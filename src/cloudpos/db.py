@@ -1,0 +1,182 @@
+"""Engine, sessions (one unit of work per use case) and tenant scoping.
+
+Tenant scoping lives here, in one place: a Session whose `info["tenant_id"]` is set
+adds `tenant_id = :tenant` to every SELECT of a tenant-owned model (TenantMixin), so a
+query cannot see another tenant's rows even if a service forgets a filter.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import JSON, DateTime, MetaData, Uuid, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    sessionmaker,
+    with_loader_criteria,
+)
+from sqlalchemy.types import TypeDecorator
+
+from cloudpos.ids import uuid7
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Timestamps are stored in UTC and always come back timezone-aware (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {uuid.UUID: Uuid(), datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class TenantMixin:
+    """A tenant-owned row: `tenant_id` leads the primary key (Citus-ready), then a time-ordered id."""
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid7)
+
+
+# --- engine -----------------------------------------------------------------------------------
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # Writers take the lock up front: no deadlock when two readers both try to upgrade,
+    # which also makes per-tenant sequence numbers (audit chain, receipts) gap-free.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, **kw: Any) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kw)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    kw.setdefault("pool_size", 10)
+    kw.setdefault("max_overflow", 20)
+    kw.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kw)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_to_tenant(state: Any) -> None:
+    tenant_id = state.session.info.get("tenant_id")
+    if tenant_id is None or not state.is_select or state.execution_options.get("all_tenants"):
+        return
+    state.statement = state.statement.options(
+        with_loader_criteria(TenantMixin, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
+    )
+
+
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session], tenant_id: uuid.UUID | None = None) -> Iterator[Session]:
+    """One transaction: commits on success, rolls back on any exception."""
+    session = factory()
+    if tenant_id is not None:
+        session.info["tenant_id"] = tenant_id
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+T = TypeVar("T")
+
+RETRYABLE_PG = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+
+
+def is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, DBAPIError):
+        code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+        if code in RETRYABLE_PG:
+            return True
+        if isinstance(exc, OperationalError) and "database is locked" in str(exc):
+            return True
+    return False
+
+
+def retrying(fn: Callable[[], T], attempts: int = 5) -> T:
+    """Run `fn` (a whole transaction) again on serialization failures and deadlocks, a bounded number of times."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except DBAPIError as exc:
+            if attempt == attempts - 1 or not is_retryable(exc):
+                raise
+            time.sleep(0.005 * (2**attempt))
+    raise AssertionError("unreachable")
+
+
+P = TypeVar("P")
+
+
+def use_case(fn: Callable[..., T]) -> Callable[..., T]:
+    """A service use case is one transaction on the session it is given (its first argument):
+    commit on success, roll back on any error, run again on a PostgreSQL serialization failure
+    or deadlock (a bounded number of times)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(db: Session, *args: Any, **kwargs: Any) -> T:
+        def attempt() -> T:
+            try:
+                result = fn(db, *args, **kwargs)
+                db.commit()
+                return result
+            except BaseException:
+                db.rollback()
+                raise
+
+        return retrying(attempt)
+
+    return wrapper

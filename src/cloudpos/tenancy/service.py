@@ -1,0 +1,203 @@
+"""Merchant sign-up, settings, stores and terminals."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cloudpos.audit import chains
+from cloudpos.audit import service as audit
+from cloudpos.auth import service as auth
+from cloudpos.context import Actor
+from cloudpos.db import use_case
+from cloudpos.errors import Conflict, FieldError, Invalid, NotFound
+from cloudpos.i18n import N_
+from cloudpos.tenancy import domain
+from cloudpos.tenancy.models import Store, Tenant, Terminal
+from cloudpos.tenancy.schemas import (
+    MerchantOut,
+    SettingsPatch,
+    SignupIn,
+    SignupOut,
+    StoreIn,
+    StoreOut,
+    StorePatch,
+    TenantSettings,
+    TerminalIn,
+    TerminalOut,
+)
+
+
+def _unique_code(db: Session, requested: str, name: str) -> str:
+    if requested:
+        code = requested.lower()
+        if not domain.valid_merchant_code(code):
+            raise Invalid(errors=[FieldError("merchant_code", N_("3–32 lowercase letters, digits or '-', "
+                                                                 "starting with a letter."), {}, "invalid")])
+        if db.scalar(select(Tenant.id).where(Tenant.code == code)):
+            raise Conflict(N_("This merchant code is already taken."), code="duplicate_merchant_code",
+                           errors=[FieldError("merchant_code", N_("Already taken."), {}, "duplicate")])
+        return code
+    base = domain.merchant_code_base(name)
+    while True:
+        code = f"{base}{secrets.randbelow(9000) + 1000}"
+        if not db.scalar(select(Tenant.id).where(Tenant.code == code)):
+            return code
+
+
+@use_case
+def signup(db: Session, data: SignupIn, *, ip: str = "") -> SignupOut:
+    """A new merchant: tenant, first store, first terminal, built-in roles, the owner account."""
+    locale = data.locale if data.locale in ("zh_CN", "en") else "zh_CN"
+    tenant = Tenant(code=_unique_code(db, data.merchant_code, data.merchant_name), name=data.merchant_name,
+                    phone=data.phone, settings=TenantSettings(default_locale=locale).model_dump())
+    db.add(tenant)
+    db.flush()
+    db.info["tenant_id"] = tenant.id
+    store = Store(tenant_id=tenant.id, code=domain.store_code(1), name=data.store_name, address=data.address,
+                  phone=data.phone, locale=locale)
+    db.add(store)
+    db.flush()
+    terminal = Terminal(tenant_id=tenant.id, store_id=store.id, code=domain.terminal_code(1),
+                        name=f"{data.store_name} T01")
+    db.add(terminal)
+    role_map = auth.bootstrap_roles(db, tenant.id, locale)
+    owner = auth.create_owner(db, tenant.id, role_map["admin"], data.owner_username, data.owner_password,
+                              data.owner_display_name or data.owner_username)
+    chains.ensure_head(db, tenant.id, audit.CHAIN)
+    actor = auth.load_actor(db, owner, ip=ip)
+    audit.record(db, actor, "merchant.signup", target_type="merchant", target_id=tenant.id, target_label=tenant.name,
+                 after={"merchant_code": tenant.code, "store": store.name, "owner": owner.username})
+    return SignupOut(merchant_code=tenant.code, tenant_id=tenant.id, store_id=store.id, terminal_id=terminal.id)
+
+
+def tenant_settings(db: Session, tenant_id: uuid.UUID) -> TenantSettings:
+    tenant = db.get(Tenant, tenant_id)
+    return TenantSettings.model_validate(tenant.settings or {}) if tenant else TenantSettings()
+
+
+def merchant(db: Session, actor: Actor) -> MerchantOut:
+    t = db.get(Tenant, actor.tenant_id)
+    return MerchantOut(tenant_id=t.id, merchant_code=t.code, merchant_name=t.name, phone=t.phone,
+                       settings=TenantSettings.model_validate(t.settings or {}))
+
+
+@use_case
+def update_settings(db: Session, actor: Actor, data: SettingsPatch) -> MerchantOut:
+    from cloudpos.approvals.service import OPERATIONS
+
+    actor.require("settings.manage")
+    t = db.get(Tenant, actor.tenant_id)
+    current = TenantSettings.model_validate(t.settings or {})
+    before: dict[str, Any] = {"merchant_name": t.name, **current.model_dump()}
+    if data.approval_required is not None:
+        unknown = sorted(set(data.approval_required) - set(OPERATIONS))
+        if unknown:
+            raise Invalid(errors=[FieldError("approval_required", N_("Unknown operations: %(ops)s"),
+                                             {"ops": ", ".join(unknown)}, "unknown_operation")])
+        current.approval_required = sorted(set(data.approval_required))
+    if data.default_locale is not None:
+        if data.default_locale not in ("zh_CN", "en"):
+            raise Invalid(errors=[FieldError("default_locale", N_("Choose zh_CN or en."), {}, "invalid")])
+        current.default_locale = data.default_locale
+    if data.merchant_name is not None:
+        t.name = data.merchant_name
+    t.settings = current.model_dump()
+    b, a = audit.diff(before, {"merchant_name": t.name, **current.model_dump()})
+    audit.record(db, actor, "settings.update", target_type="merchant", target_id=t.id, target_label=t.name,
+                 before=b, after=a)
+    return merchant(db, actor)
+
+
+def store_out(s: Store) -> StoreOut:
+    return StoreOut(id=s.id, code=s.code, name=s.name, address=s.address, phone=s.phone, timezone=s.timezone,
+                    locale=s.locale, active=s.active)
+
+
+def list_stores(db: Session, actor: Actor) -> list[StoreOut]:
+    """The stores this employee works in (all of them for merchant-wide roles)."""
+    stmt = select(Store).where(Store.tenant_id == actor.tenant_id).order_by(Store.code)
+    if not actor.all_stores:
+        stmt = stmt.where(Store.id.in_(actor.store_ids or [uuid.UUID(int=0)]))
+    return [store_out(s) for s in db.scalars(stmt).all()]
+
+
+def get_store(db: Session, actor: Actor, store_id: uuid.UUID) -> Store:
+    store = db.get(Store, (actor.tenant_id, store_id))
+    if store is None or not actor.sees_store(store_id):
+        raise NotFound(N_("Store not found."))
+    return store
+
+
+def _check_tz(tz: str | None) -> None:
+    if tz is not None and not domain.valid_timezone(tz):
+        raise Invalid(errors=[FieldError("timezone", N_("Unknown time zone: %(tz)s"), {"tz": tz}, "invalid")])
+
+
+@use_case
+def create_store(db: Session, actor: Actor, data: StoreIn) -> StoreOut:
+    actor.require("store.manage")
+    _check_tz(data.timezone)
+    n = (db.scalar(select(func.count()).where(Store.tenant_id == actor.tenant_id)) or 0) + 1
+    store = Store(tenant_id=actor.tenant_id, code=domain.store_code(n), name=data.name, address=data.address,
+                  phone=data.phone, timezone=data.timezone, locale=data.locale)
+    db.add(store)
+    db.flush()
+    db.add(Terminal(tenant_id=actor.tenant_id, store_id=store.id, code=domain.terminal_code(1),
+                    name=f"{data.name} T01"))
+    audit.record(db, actor, "store.create", target_type="store", target_id=store.id, target_label=store.name,
+                 after=store_out(store).model_dump(mode="json"), store_id=store.id)
+    return store_out(store)
+
+
+@use_case
+def update_store(db: Session, actor: Actor, store_id: uuid.UUID, data: StorePatch) -> StoreOut:
+    if not (actor.can("settings.manage") or actor.can("store.manage")):
+        actor.require("store.manage")
+    store = get_store(db, actor, store_id)
+    _check_tz(data.timezone)
+    if data.locale is not None and data.locale not in ("zh_CN", "en"):
+        raise Invalid(errors=[FieldError("locale", N_("Choose zh_CN or en."), {}, "invalid")])
+    before = store_out(store).model_dump(mode="json")
+    for key, value in data.model_dump(exclude_none=True).items():
+        setattr(store, key, value)
+    b, a = audit.diff(before, store_out(store).model_dump(mode="json"))
+    audit.record(db, actor, "store.update", target_type="store", target_id=store.id, target_label=store.name,
+                 before=b, after=a, store_id=store.id)
+    return store_out(store)
+
+
+def terminal_out(t: Terminal) -> TerminalOut:
+    return TerminalOut(id=t.id, store_id=t.store_id, code=t.code, name=t.name, active=t.active)
+
+
+def list_terminals(db: Session, actor: Actor, store_id: uuid.UUID | None = None) -> list[TerminalOut]:
+    stmt = select(Terminal).where(Terminal.tenant_id == actor.tenant_id)
+    if store_id is not None:
+        get_store(db, actor, store_id)
+        stmt = stmt.where(Terminal.store_id == store_id)
+    elif not actor.all_stores:
+        stmt = stmt.where(Terminal.store_id.in_(actor.store_ids or [uuid.UUID(int=0)]))
+    return [terminal_out(t) for t in db.scalars(stmt.order_by(Terminal.code)).all()]
+
+
+@use_case
+def create_terminal(db: Session, actor: Actor, data: TerminalIn) -> TerminalOut:
+    actor.require("store.manage")
+    get_store(db, actor, data.store_id)
+    n = (db.scalar(select(func.count()).where(Terminal.tenant_id == actor.tenant_id,
+                                              Terminal.store_id == data.store_id)) or 0) + 1
+    t = Terminal(tenant_id=actor.tenant_id, store_id=data.store_id, code=domain.terminal_code(n), name=data.name)
+    db.add(t)
+    db.flush()
+    audit.record(db, actor, "terminal.create", target_type="terminal", target_id=t.id, target_label=t.name,
+                 store_id=data.store_id)
+    return terminal_out(t)
+
+
+def merchant_by_code(db: Session, code: str) -> Tenant | None:
+    return db.scalar(select(Tenant).where(Tenant.code == code))
