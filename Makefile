@@ -17,7 +17,7 @@ demo: install assets
 ## make test: install what the tests need and run the whole suite on SQLite and PostgreSQL.
 test: install-dev assets browser
 	$(BIN)/ruff check .
-	$(BIN)/python -m cloudpos.testing.pgcheck
+	$(BIN)/python tests/pgcheck.py
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 $(BIN)/python:

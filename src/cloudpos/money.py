@@ -169,3 +169,12 @@ def format_yuan(amount_fen: int) -> str:
 def format_yuan_compact(amount_fen: int) -> str:
     """``10000`` -> ``"100"``, ``990`` -> ``"9.9"``, ``999`` -> ``"9.99"``."""
     return format_yuan(amount_fen).rstrip("0").rstrip(".")
+
+
+def ceil_div(numerator: int, denominator: int) -> int:
+    """Exact ceiling of ``numerator / denominator`` (for limits that must never round down)."""
+    _require_int("numerator", numerator)
+    _require_int("denominator", denominator)
+    if denominator == 0:
+        raise ZeroDivisionError("ceil_div: denominator is zero")
+    return -(-numerator // denominator)

@@ -1,0 +1,202 @@
+"""Fixtures shared by the whole suite.
+
+Every database test runs twice: on SQLite and on PostgreSQL (`CLOUDPOS_TEST_PG_URL`, default
+postgresql://postgres@127.0.0.1:5432/test; skipped — loudly — when unreachable). The schema is
+built by the Alembic migrations, never by create_all. Tests isolate themselves by signing up a
+merchant of their own: tenants never see each other, so no test cleans up after another.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarning)
+_TMP = Path(tempfile.mkdtemp(prefix="cloudpos-tests-"))
+os.environ.setdefault("CLOUDPOS_VAR_DIR", str(_TMP / "var"))
+os.environ.setdefault("CLOUDPOS_LOG_JSON", "false")
+sys.path.insert(0, str(Path(__file__).parent))
+
+from dbs import pg_base_url, pg_reachable, sqlite_url, worker_pg_url  # noqa: E402
+from fastapi.testclient import TestClient  # noqa: E402
+
+from cloudpos.app import create_app  # noqa: E402
+from cloudpos.config import Settings  # noqa: E402
+from cloudpos.migrate import upgrade  # noqa: E402
+
+PG_OK = pg_reachable(pg_base_url())
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.skipif(
+        not PG_OK, reason=f"PostgreSQL not reachable at {pg_base_url()} (set CLOUDPOS_TEST_PG_URL)")),
+]
+
+_urls: dict[str, str] = {}
+_apps: dict[str, object] = {}
+
+
+def database_url(backend: str, worker: str = "main") -> str:
+    """The migrated test database for this backend (built once per test process)."""
+    if backend not in _urls:
+        if backend == "sqlite":
+            d = _TMP / f"sqlite-{worker}"
+            d.mkdir(exist_ok=True)
+            url = sqlite_url(d)
+        else:
+            url = worker_pg_url(pg_base_url(), worker)
+        upgrade(Settings(database_url=url).db_url)
+        _urls[backend] = url
+    return _urls[backend]
+
+
+@pytest.fixture(scope="session")
+def worker_id_safe(request: pytest.FixtureRequest) -> str:
+    return getattr(request.config, "workerinput", {}).get("workerid", "main")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def settings(backend: str, worker_id_safe: str) -> Settings:
+    return Settings(database_url=database_url(backend, worker_id_safe), var_dir=_TMP / "var")
+
+
+@pytest.fixture
+def app(settings: Settings, backend: str):
+    if backend not in _apps:
+        _apps[backend] = create_app(settings)
+    return _apps[backend]
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture
+def db(app):
+    """A session on the backend's database (not bound to any tenant)."""
+    session = app.state.sessionmaker()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+OWNER_PASSWORD = "Owner-pass-1"
+STAFF_PASSWORD = "Staff-pass-1"
+
+
+@dataclass
+class Merchant:
+    """A merchant signed up through the API, with helpers to act as its staff."""
+
+    client: TestClient
+    code: str
+    tenant_id: uuid.UUID
+    store_id: uuid.UUID
+    terminal_id: uuid.UUID
+    owner_token: str
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def owner(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.owner_token}"}
+
+    def login(self, username: str, password: str = STAFF_PASSWORD) -> dict[str, str]:
+        r = self.client.post("/api/v1/auth/login",
+                             json={"merchant_code": self.code, "username": username, "password": password})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    def add_employee(self, username: str, role: str = "cashier", store_ids: list | None = None,
+                     **extra) -> dict:
+        body = {"username": username, "display_name": username.title(), "password": STAFF_PASSWORD,
+                "role": role, "store_ids": [str(s) for s in (store_ids or [self.store_id])], **extra}
+        r = self.client.post("/api/v1/employees", headers=self.owner, json=body)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def as_role(self, role: str, store_ids: list | None = None) -> dict[str, str]:
+        """Headers of a fresh employee holding `role`."""
+        username = f"{role[:10]}-{secrets.token_hex(3)}"
+        self.add_employee(username, role, store_ids)
+        return self.login(username)
+
+
+def signup(client: TestClient, **overrides) -> Merchant:
+    body = {"merchant_name": "测试便利店", "store_name": "一号店", "address": "上海市人民路 1 号",
+            "phone": "021-60000000", "owner_username": "owner", "owner_password": OWNER_PASSWORD,
+            "merchant_code": f"t{secrets.token_hex(5)}"}
+    body.update(overrides)
+    r = client.post("/api/v1/signup", json=body)
+    assert r.status_code == 201, r.text
+    out = r.json()
+    r = client.post("/api/v1/auth/login", json={"merchant_code": out["merchant_code"], "username": body["owner_username"],
+                                                "password": body["owner_password"]})
+    assert r.status_code == 200, r.text
+    return Merchant(client, out["merchant_code"], uuid.UUID(out["tenant_id"]), uuid.UUID(out["store_id"]),
+                    uuid.UUID(out["terminal_id"]), r.json()["access_token"])
+
+
+@pytest.fixture
+def merchant(client: TestClient) -> Merchant:
+    return signup(client)
+
+
+@pytest.fixture
+def other_merchant(client: TestClient) -> Merchant:
+    return signup(client, merchant_name="别家超市")
+
+
+# --- a live server (browser tests, parallel-request tests) -------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: object
+
+
+def start_live_server(app) -> tuple[LiveServer, object, threading.Thread]:
+    import uvicorn
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           access_log=False, lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 15
+    while not server.started and time.time() < deadline:
+        time.sleep(0.02)
+    assert server.started, "live server did not start"
+    return LiveServer(f"http://127.0.0.1:{port}", app), server, thread
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[LiveServer]:
+    live, server, thread = start_live_server(app)
+    yield live
+    server.should_exit = True
+    thread.join(timeout=10)
