@@ -200,3 +200,29 @@ def live_server(app) -> Iterator[LiveServer]:
     yield live
     server.should_exit = True
     thread.join(timeout=10)
+
+
+# --- shared merchants and a frozen clock (foundation acceptance tests) --------------------------
+
+_shared_merchants: dict[tuple[str, str], Merchant] = {}
+
+
+@pytest.fixture
+def shared_merchant(request: pytest.FixtureRequest, client: TestClient, backend: str) -> Merchant:
+    """One merchant per test module and backend, for tests that only add objects of their own
+    (sign-up and every login cost an argon2 hash, ~50 ms)."""
+    key = (backend, request.module.__name__)
+    if key not in _shared_merchants:
+        _shared_merchants[key] = signup(client)
+    m = _shared_merchants[key]
+    m.client = client
+    return m
+
+
+@pytest.fixture
+def frozen_clock():
+    """`freeze(at)` moves cloudpos.clock to `at` (aware); the clock runs again after the test."""
+    from cloudpos import clock
+
+    yield clock.freeze
+    clock.freeze(None)

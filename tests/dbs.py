@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 from pathlib import Path
@@ -28,7 +29,8 @@ def worker_pg_url(base: str, worker: str) -> str:
     import psycopg
 
     plain = base.replace("postgresql+psycopg://", "postgresql://")
-    name = f"cloudpos_test_{re.sub(r'[^a-z0-9_]', '', worker.lower()) or 'main'}"
+    # one database per test process: parallel runs on one machine never drop each other's database
+    name = f"cloudpos_test_{re.sub(r'[^a-z0-9_]', '', worker.lower()) or 'main'}_{os.getpid()}"
     admin = re.sub(r"/[^/?]*(\?|$)", r"/postgres\1", plain, count=1) if plain.count("/") >= 3 else plain
     try:
         with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
@@ -39,7 +41,18 @@ def worker_pg_url(base: str, worker: str) -> str:
             conn.execute("DROP SCHEMA public CASCADE")
             conn.execute("CREATE SCHEMA public")
         return plain
+    atexit.register(_drop, admin, name)
     return re.sub(r"/[^/?]*(\?|$)", rf"/{name}\1", plain, count=1)
+
+
+def _drop(admin: str, name: str) -> None:
+    import psycopg
+
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except Exception:  # noqa: BLE001, S110 - best effort at exit
+        pass
 
 
 def sqlite_url(tmp: Path) -> str:

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from cloudpos import __version__
 from cloudpos.config import Settings, get_settings
 from cloudpos.db import make_engine, make_sessionmaker
-from cloudpos.errors import Forbidden, NotFound, Problem, TooLarge, Unauthorized
+from cloudpos.errors import FieldError, Forbidden, Invalid, NotFound, Problem, TooLarge, Unauthorized
 from cloudpos.i18n import DEFAULT_LOCALE, current_locale, negotiate, normalize_locale
 from cloudpos.web.deps import LANG_COOKIE, SESSION_COOKIE
 from cloudpos.web.problems import PROBLEM_JSON, problem_body, problem_response, validation_problem
@@ -26,7 +26,10 @@ from cloudpos.web.problems import PROBLEM_JSON, problem_body, problem_response, 
 log = structlog.get_logger("cloudpos")
 
 # Modules with HTTP routes: each has `api.py` (JSON under /api/v1) and may have `views.py` (HTML).
-MODULES = ["ops", "tenancy", "auth", "audit", "approvals"]
+MODULES = [
+    "ops", "tenancy", "auth", "audit", "approvals", "web", "catalog", "inventory", "printing", "members", "payments",
+    "pricing", "sales",
+]
 
 
 class BodyLimit:
@@ -44,20 +47,29 @@ class BodyLimit:
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             return await self._too_large(scope, receive, send, limit)
-        seen = 0
+        seen, too_large = 0, False
 
         async def counting_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, too_large
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
+                    too_large = True
                     raise _BodyTooLarge()
             return message
 
+        async def guarded_send(message: Message) -> None:
+            # FastAPI turns an error while reading the body into its own 400: once the limit is
+            # passed, whatever the app answers is dropped and the 413 below is sent instead.
+            if not too_large:
+                await send(message)
+
         try:
-            await self.app(scope, counting_receive, send)
+            await self.app(scope, counting_receive, guarded_send)
         except _BodyTooLarge:
+            pass
+        if too_large:
             await self._too_large(scope, receive, send, limit)
 
     @staticmethod
@@ -74,6 +86,14 @@ class _BodyTooLarge(Exception):
 def _wants_html(request: Request) -> bool:
     path = request.url.path
     return not (path.startswith("/api/") or path in ("/healthz", "/openapi.json"))
+
+
+def _html_page_request(request: Request) -> bool:
+    """A page load, or an HTML form posted from one of our pages: errors render as a page, not JSON."""
+    if not _wants_html(request):
+        return False
+    ctype = request.headers.get("content-type", "")
+    return request.method == "GET" or ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
 
 
 def _resolve_locale(request: Request) -> str:
@@ -104,6 +124,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             if request.method not in ("GET", "HEAD", "OPTIONS") and _cross_site_cookie_post(request):
                 return problem_response(Forbidden("Cross-site request refused.", code="csrf"), request)
+            if _nul_in_query(request):  # PostgreSQL text cannot hold NUL: refuse it here, not with a 500 later
+                return problem_response(Invalid(errors=[FieldError("query", "Invalid value.", {}, "nul_byte")]),
+                                        request)
             response = await call_next(request)
         finally:
             current_locale.reset(token)
@@ -140,6 +163,11 @@ def settings_static_dir() -> str:
     return str(PACKAGE_DIR / "web" / "static")
 
 
+def _nul_in_query(request: Request) -> bool:
+    qs = request.scope.get("query_string") or b""
+    return b"%00" in qs or b"\x00" in qs
+
+
 def _cross_site_cookie_post(request: Request) -> bool:
     """Cookie-authenticated writes must come from our own pages (SameSite=Lax plus an Origin check)."""
     if SESSION_COOKIE not in request.cookies or request.headers.get("authorization"):
@@ -157,6 +185,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     def html_error(request: Request, p: Problem) -> Response:
         if isinstance(p, Unauthorized):
             nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            if request.method != "GET":  # a form posted after the session ended: back to the page it came from
+                from urllib.parse import urlsplit
+
+                ref = urlsplit(request.headers.get("referer", ""))
+                nxt = ref.path if ref.netloc == request.headers.get("host", "") and ref.path.startswith("/") else "/"
             return RedirectResponse(f"/login?next={nxt}", status_code=303)
         from cloudpos.i18n import gettext
 
@@ -166,7 +199,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Problem)
     async def on_problem(request: Request, exc: Problem) -> Response:
-        if _wants_html(request) and request.method == "GET":
+        if _html_page_request(request):
             return html_error(request, exc)
         return problem_response(exc, request)
 
@@ -182,7 +215,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             p = Problem("Method not allowed.", code="method_not_allowed", status=405)
         else:
             p = Problem(str(exc.detail), code="http_error", status=exc.status_code)
-        if _wants_html(request) and request.method == "GET":
+        if _html_page_request(request):
             return html_error(request, p)
         return problem_response(p, request)
 

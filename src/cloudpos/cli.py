@@ -13,6 +13,14 @@ audit_app = typer.Typer(help="The tamper-evident audit log")
 demo_app = typer.Typer(help="The demo merchant")
 app.add_typer(audit_app, name="audit")
 app.add_typer(demo_app, name="demo")
+from cloudpos.payments.cli import payments_app  # noqa: E402 - the payments sub-commands
+
+app.add_typer(payments_app, name="payments")
+stock_app = typer.Typer(help="Stock: the movement ledger and on-hand balances")
+app.add_typer(stock_app, name="stock")
+from cloudpos.members.jobs import members_app  # noqa: E402 - the members jobs
+
+app.add_typer(members_app, name="members")
 
 
 @app.command()
@@ -65,6 +73,16 @@ def audit_verify(merchant: str = typer.Option(None, "--merchant",
 
     ok = verify_audit(get_settings().db_url, merchant, typer.echo)
     raise typer.Exit(0 if ok else 1)
+
+
+@stock_app.command("verify")
+def stock_verify(merchant: str = typer.Option(None, "--merchant",
+                                             help="Merchant code; all merchants if omitted")) -> None:
+    """Check that every on-hand balance equals the sum of its movements; exits non-zero naming the first
+    mismatching store and product."""
+    from cloudpos.ops.stock_verify import verify_stock
+
+    raise typer.Exit(0 if verify_stock(get_settings().db_url, merchant, typer.echo) else 1)
 
 
 @app.command()

@@ -23,7 +23,7 @@ FEN_PER_JIAO = 10
 
 
 def _require_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    if type(value) is not int:  # exact type: refuses bool, float and int subclasses alike
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     return value
 
@@ -34,8 +34,9 @@ def round_half_up(numerator: int, denominator: int) -> int:
     >>> round_half_up(5, 2), round_half_up(-5, 2), round_half_up(7, -2)
     (3, -3, -4)
     """
-    _require_int("numerator", numerator)
-    _require_int("denominator", denominator)
+    if type(numerator) is not int or type(denominator) is not int:
+        _require_int("numerator", numerator)
+        _require_int("denominator", denominator)
     if denominator == 0:
         raise ZeroDivisionError("round_half_up: denominator is zero")
     if denominator < 0:
@@ -48,15 +49,17 @@ def round_half_up(numerator: int, denominator: int) -> int:
 
 def apply_bp(amount_fen: int, bp: int) -> int:
     """``amount_fen * bp / 10000`` rounded half-up to the fen."""
-    _require_int("amount_fen", amount_fen)
-    _require_int("bp", bp)
+    if type(amount_fen) is not int or type(bp) is not int:
+        _require_int("amount_fen", amount_fen)
+        _require_int("bp", bp)
     return round_half_up(amount_fen * bp, BP_SCALE)
 
 
 def line_amount(unit_price_fen: int, qty_milli: int) -> int:
     """Amount of ``qty_milli`` milli-units at ``unit_price_fen`` per unit, half-up."""
-    _require_int("unit_price_fen", unit_price_fen)
-    _require_int("qty_milli", qty_milli)
+    if type(unit_price_fen) is not int or type(qty_milli) is not int:
+        _require_int("unit_price_fen", unit_price_fen)
+        _require_int("qty_milli", qty_milli)
     return round_half_up(unit_price_fen * qty_milli, MILLI)
 
 
@@ -70,12 +73,15 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
     is allocated as the mirror image of the positive one.
     """
     _require_int("total", total)
-    weights = [_require_int("weight", w) for w in weights]
+    weights = list(weights)
+    if not set(map(type, weights)) <= {int}:
+        for weight in weights:
+            _require_int("weight", weight)
     if not weights:
         if total == 0:
             return []
         raise ValueError("allocate: cannot allocate a non-zero total over no weights")
-    if any(w < 0 for w in weights):
+    if min(weights) < 0:
         raise ValueError("allocate: weights must be >= 0")
     if total < 0:
         return [-share for share in allocate(-total, weights)]
@@ -83,16 +89,13 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
     if weight_sum == 0:
         weights = [1] * len(weights)
         weight_sum = len(weights)
-    shares: list[int] = []
-    remainders: list[int] = []
-    for weight in weights:
-        share, remainder = divmod(total * weight, weight_sum)
-        shares.append(share)
-        remainders.append(remainder)
+    quotas = [divmod(total * weight, weight_sum) for weight in weights]
+    shares = [share for share, _remainder in quotas]
     leftover = total - sum(shares)
     if leftover:
-        order = sorted(range(len(weights)), key=lambda i: (-remainders[i], i))
-        for index in order[:leftover]:
+        remainders = [remainder for _share, remainder in quotas]
+        # stable sort: equal remainders keep index order, so the lowest index wins ties
+        for index in sorted(range(len(weights)), key=remainders.__getitem__, reverse=True)[:leftover]:
             shares[index] += 1
     return shares
 
@@ -104,7 +107,7 @@ def qty_to_milli(value: str | Decimal | int) -> int:
     most three decimals (``"1.2500"`` is fine, ``"1.2505"`` raises
     ``ValueError``). Floats are refused with ``TypeError``.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise TypeError("quantity must be str, Decimal or int, never float/bool")
     if isinstance(value, int):
         return value * MILLI

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from cloudpos.audit.domain import GENESIS
 from cloudpos.audit.models import ChainHead
 
+_HEAD = ChainHead.__table__
+
 
 def ensure_head(db: Session, tenant_id: uuid.UUID, chain: str) -> None:
     insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -28,10 +30,17 @@ def ensure_head(db: Session, tenant_id: uuid.UUID, chain: str) -> None:
 
 
 def advance(db: Session, tenant_id: uuid.UUID, chain: str) -> tuple[int, str]:
-    """Lock the head and return (next sequence number, previous hash)."""
-    row = db.execute(
-        select(ChainHead.last_seq, ChainHead.last_hash)
-        .where(ChainHead.tenant_id == tenant_id, ChainHead.chain == chain)
+    """Lock the head and return (next sequence number, previous hash).
+
+    Pending ORM changes are flushed first, so the head is always the last lock a transaction takes
+    (the same order for every writer: no deadlock). Core statements on the session's connection:
+    this runs on every write, and the ORM layer would double its cost.
+    """
+    db.flush()
+    conn = db.connection()
+    row = conn.execute(
+        select(_HEAD.c.last_seq, _HEAD.c.last_hash)
+        .where(_HEAD.c.tenant_id == tenant_id, _HEAD.c.chain == chain)
         .with_for_update()
     ).one_or_none()
     if row is None:
@@ -41,16 +50,16 @@ def advance(db: Session, tenant_id: uuid.UUID, chain: str) -> tuple[int, str]:
 
 
 def commit_link(db: Session, tenant_id: uuid.UUID, chain: str, seq: int, new_hash: str) -> None:
-    db.execute(
-        update(ChainHead)
-        .where(ChainHead.tenant_id == tenant_id, ChainHead.chain == chain)
+    db.connection().execute(
+        update(_HEAD)
+        .where(_HEAD.c.tenant_id == tenant_id, _HEAD.c.chain == chain)
         .values(last_seq=seq, last_hash=new_hash)
     )
 
 
 def head(db: Session, tenant_id: uuid.UUID, chain: str) -> tuple[int, str]:
-    row = db.execute(
-        select(ChainHead.last_seq, ChainHead.last_hash)
-        .where(ChainHead.tenant_id == tenant_id, ChainHead.chain == chain)
+    row = db.connection().execute(
+        select(_HEAD.c.last_seq, _HEAD.c.last_hash)
+        .where(_HEAD.c.tenant_id == tenant_id, _HEAD.c.chain == chain)
     ).one_or_none()
     return (row.last_seq, row.last_hash) if row else (0, GENESIS)

@@ -59,10 +59,14 @@ def change_password(data: PasswordChangeIn, actor: Actor = Depends(authenticated
 
 @router.get("/me", response_model=MeOut, tags=["auth"])
 def me(actor: Actor = Depends(authenticated()), db: Session = Depends(get_db)) -> MeOut:
-    emp = db.get(Employee, (actor.tenant_id, actor.employee_id))
-    role = db.get(Role, (actor.tenant_id, emp.role_id))
+    cached = sessions.loaded(db, actor.employee_id)  # read by the auth dependency a moment ago
+    if cached is not None:
+        out = employees.to_out(db, cached.employee, cached.role, grants=cached.grants, denies=cached.denies,
+                               store_ids=cached.store_ids)
+    else:
+        emp = db.get(Employee, (actor.tenant_id, actor.employee_id))
+        out = employees.to_out(db, emp, db.get(Role, (actor.tenant_id, emp.role_id)))
     m = tenancy.merchant(db, actor)
-    out = employees.to_out(db, emp, role)
     return MeOut(employee=out, tenant_id=actor.tenant_id, merchant_code=m.merchant_code,
                  merchant_name=m.merchant_name, role=out.role,
                  stores=[StoreRef(id=s.id, code=s.code, name=s.name) for s in tenancy.list_stores(db, actor)],

@@ -40,15 +40,18 @@ def _store_ids(db: Session, emp: Employee) -> list[uuid.UUID]:
         EmployeeStore.tenant_id == emp.tenant_id, EmployeeStore.employee_id == emp.id)).all())
 
 
-def to_out(db: Session, emp: Employee, role: Role | None = None) -> EmployeeOut:
+def to_out(db: Session, emp: Employee, role: Role | None = None, *, grants: list[str] | None = None,
+           denies: list[str] | None = None, store_ids: list[uuid.UUID] | None = None) -> EmployeeOut:
+    """`grants`, `denies` and `store_ids` may be given when the caller has just read them (GET /me)."""
     role = role or db.get(Role, (emp.tenant_id, emp.role_id))
-    grants, denies = _overrides(db, emp)
+    if grants is None or denies is None:
+        grants, denies = _overrides(db, emp)
     now = clock.now()
     return EmployeeOut(
         id=emp.id, username=emp.username, display_name=emp.display_name, phone=emp.phone,
         role=RoleRef(id=role.id, code=role.code, name=roles.display_name(role, current_locale.get())),
         is_owner=emp.is_owner, active=emp.active, all_stores=emp.all_stores or emp.is_owner,
-        store_ids=_store_ids(db, emp), grants=grants, denies=denies,
+        store_ids=_store_ids(db, emp) if store_ids is None else store_ids, grants=grants, denies=denies,
         locked=bool(emp.locked_until and emp.locked_until > now), locked_until=emp.locked_until,
         has_pin=emp.pin_hash is not None, last_login_at=emp.last_login_at, created_at=emp.created_at,
     )
@@ -85,10 +88,11 @@ def list_employees(db: Session, actor: Actor, *, q: str = "", role: str = "", ac
                    page_size: int = 50) -> tuple[list[EmployeeOut], int]:
     actor.require("staff.view")
     stmt = select(Employee).where(_visible(actor))
-    if q:
-        like = f"%{q.strip()}%"
-        stmt = stmt.where(or_(Employee.username.ilike(like), Employee.display_name.ilike(like),
-                              Employee.phone.ilike(like)))
+    if q:  # a plain-text search: LIKE's own wildcards in the query match themselves
+        like = "%" + q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(Employee.username.ilike(like, escape="\\"),
+                              Employee.display_name.ilike(like, escape="\\"),
+                              Employee.phone.ilike(like, escape="\\")))
     if role:
         stmt = stmt.join(Role, (Role.tenant_id == Employee.tenant_id) & (Role.id == Employee.role_id)).where(
             Role.code == role)

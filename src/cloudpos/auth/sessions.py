@@ -42,8 +42,10 @@ def _anonymous(tenant_id: uuid.UUID, username: str, ip: str) -> Actor:
 
 
 def login(db: Session, merchant_code: str, username: str, password: str, *, ip: str = "",
-          user_agent: str = "", kind: str = "api", terminal_id: uuid.UUID | None = None) -> LoginResult:
-    """Check the password; count failures (5 in 15 minutes lock the account); audit either way.
+          user_agent: str = "", kind: str = "api", terminal_id: uuid.UUID | None = None,
+          use_pin: bool = False) -> LoginResult:
+    """Check the password (or, with `use_pin`, the 4–6 digit PIN for quick switching at a registered
+    terminal); count failures (5 in 15 minutes lock the account); audit either way.
 
     Failures are committed (audit + counters) before the error is raised.
     """
@@ -72,7 +74,7 @@ def login(db: Session, merchant_code: str, username: str, password: str, *, ip: 
         raise Locked(N_("Too many failed logins: the account is locked until %(until)s. A manager can unlock it."),
                      params={"until": emp.locked_until.astimezone().strftime("%H:%M") if emp.locked_until else ""},
                      extra={"locked_until": emp.locked_until.isoformat() if emp.locked_until else None})
-    if not verify_password(emp.password_hash, password):
+    if not verify_password(emp.pin_hash if use_pin else emp.password_hash, password):
         c = domain.after_failure(counters, now, _policy())
         emp.failed_logins, emp.first_failed_at, emp.locked_until = c.failed_logins, c.first_failed_at, c.locked_until
         audit.record(db, actor, "auth.login", target_type="employee", target_id=emp.id, target_label=username,
@@ -104,9 +106,9 @@ def _open_session(db: Session, emp: Employee, *, ip: str, user_agent: str, kind:
 
 
 def load_actor(db: Session, emp: Employee, *, ip: str = "", session_id: uuid.UUID | None = None,
-               terminal_id: uuid.UUID | None = None, request_id: str = "") -> Actor:
+               terminal_id: uuid.UUID | None = None, request_id: str = "", role: Role | None = None) -> Actor:
     """The employee's *current* role, overrides and stores, read fresh on every request."""
-    role = db.get(Role, (emp.tenant_id, emp.role_id))
+    role = role if role is not None else db.get(Role, (emp.tenant_id, emp.role_id))
     overrides = db.execute(select(EmployeePermission.code, EmployeePermission.effect).where(
         EmployeePermission.tenant_id == emp.tenant_id, EmployeePermission.employee_id == emp.id)).all()
     stores = db.scalars(select(EmployeeStore.store_id).where(
@@ -114,6 +116,9 @@ def load_actor(db: Session, emp: Employee, *, ip: str = "", session_id: uuid.UUI
     grants = {c for c, e in overrides if e == "grant"}
     denies = {c for c, e in overrides if e == "deny"}
     perms = effective(set(role.permissions if role else ()), grants, denies)
+    # Kept for the rest of the request (GET /me renders it without reading it again); holding the
+    # objects also keeps them in the session's identity map, so `db.get` finds them without a query.
+    db.info.setdefault(LOADED, {})[emp.id] = Loaded(emp, role, sorted(grants), sorted(denies), list(stores))
     return Actor(
         tenant_id=emp.tenant_id, employee_id=emp.id, username=emp.username, display_name=emp.display_name,
         role_code=role.code if role else "", permissions=perms, all_stores=emp.all_stores or emp.is_owner,
@@ -122,22 +127,51 @@ def load_actor(db: Session, emp: Employee, *, ip: str = "", session_id: uuid.UUI
     )
 
 
+LOADED = "auth.loaded"
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What `load_actor` read about an employee in this session (this request)."""
+
+    employee: Employee
+    role: Role | None
+    grants: list[str]
+    denies: list[str]
+    store_ids: list[uuid.UUID]
+
+
+def loaded(db: Session, employee_id: uuid.UUID | None) -> Loaded | None:
+    return db.info.get(LOADED, {}).get(employee_id)
+
+
 def authenticate(db: Session, token: str, *, ip: str = "", request_id: str = "") -> Actor:
-    """Resolve a token to an Actor, or raise Unauthorized (expired, idle, revoked, deactivated)."""
+    """Resolve a token to an Actor, or raise Unauthorized (expired, idle, revoked, deactivated).
+
+    One query reads the session, the employee, their role and the merchant (this runs on every request).
+    """
     now = clock.now()
-    sess = db.scalar(select(AuthSession).where(AuthSession.token_hash == token_hash(token)))
+    row = db.execute(
+        select(AuthSession, Employee, Role, Tenant)
+        .join(Employee, (Employee.tenant_id == AuthSession.tenant_id) & (Employee.id == AuthSession.employee_id))
+        .join(Role, (Role.tenant_id == Employee.tenant_id) & (Role.id == Employee.role_id))
+        .join(Tenant, Tenant.id == AuthSession.tenant_id)
+        .where(AuthSession.token_hash == token_hash(token))
+    ).one_or_none()
     idle = timedelta(minutes=get_settings().session_idle_minutes)
-    if sess is None or not domain.session_alive(now, sess.last_seen_at, sess.expires_at, idle,
-                                                sess.revoked_at is not None):
+    if row is None or not domain.session_alive(now, row[0].last_seen_at, row[0].expires_at, idle,
+                                               row[0].revoked_at is not None):
+        raise Unauthorized(N_("Your session has ended. Please log in again."), code="session_expired")
+    sess, emp, role, tenant = row
+    if not emp.active or tenant.status != "active":
         raise Unauthorized(N_("Your session has ended. Please log in again."), code="session_expired")
     db.info["tenant_id"] = sess.tenant_id
-    emp = db.get(Employee, (sess.tenant_id, sess.employee_id))
-    if emp is None or not emp.active:
-        raise Unauthorized(N_("Your session has ended. Please log in again."), code="session_expired")
+    db.info["auth.tenant"] = tenant  # keeps it in the identity map for this request
     if now - sess.last_seen_at > TOUCH_EVERY:
         sess.last_seen_at = now
         db.commit()
-    return load_actor(db, emp, ip=ip, session_id=sess.id, terminal_id=sess.terminal_id, request_id=request_id)
+    return load_actor(db, emp, ip=ip, session_id=sess.id, terminal_id=sess.terminal_id, request_id=request_id,
+                      role=role)
 
 
 def logout(db: Session, actor: Actor) -> None:

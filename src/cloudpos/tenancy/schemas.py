@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -75,6 +76,12 @@ class TenantSettings(BaseModel):
     default_locale: str = "zh_CN"
     approval_required: list[str] = Field(default_factory=list,
                                          description="Operations that need a manager's approval")
+    cash_rounding: Literal["none", "jiao_down", "jiao_nearest", "yuan_down", "yuan_nearest"] = Field(
+        default="none", description="抹零: rounding of the cash amount due")
+    refund_approval_above: int | None = Field(
+        default=None, ge=0, description="Refunds above this amount (fen) need a manager's approval")
+    negative_stock: Literal["allow", "block"] = Field(
+        default="allow", description="allow: stock may go below zero (retail reality); block: refuse")
 
     @field_validator("default_locale")
     @classmethod
@@ -88,6 +95,9 @@ class SettingsPatch(StrictModel):
     merchant_name: Text(100, 1) | None = None
     default_locale: Text(8) | None = None
     approval_required: list[Text(60, 1)] | None = Field(default=None, max_length=50)
+    negative_stock: Literal["allow", "block"] | None = None
+    cash_rounding: Literal["none", "jiao_down", "jiao_nearest", "yuan_down", "yuan_nearest"] | None = None
+    refund_approval_above: int | None = Field(default=None, ge=0, le=10**10)
 
 
 class MerchantOut(BaseModel):

@@ -104,6 +104,12 @@ def update_settings(db: Session, actor: Actor, data: SettingsPatch) -> MerchantO
         if data.default_locale not in ("zh_CN", "en"):
             raise Invalid(errors=[FieldError("default_locale", N_("Choose zh_CN or en."), {}, "invalid")])
         current.default_locale = data.default_locale
+    if data.negative_stock is not None:
+        current.negative_stock = data.negative_stock
+    if data.cash_rounding is not None:
+        current.cash_rounding = data.cash_rounding
+    if "refund_approval_above" in data.model_fields_set:
+        current.refund_approval_above = data.refund_approval_above
     if data.merchant_name is not None:
         t.name = data.merchant_name
     t.settings = current.model_dump()
@@ -142,6 +148,8 @@ def _check_tz(tz: str | None) -> None:
 def create_store(db: Session, actor: Actor, data: StoreIn) -> StoreOut:
     actor.require("store.manage")
     _check_tz(data.timezone)
+    if data.locale not in ("zh_CN", "en"):
+        raise Invalid(errors=[FieldError("locale", N_("Choose zh_CN or en."), {}, "invalid")])
     n = (db.scalar(select(func.count()).where(Store.tenant_id == actor.tenant_id)) or 0) + 1
     store = Store(tenant_id=actor.tenant_id, code=domain.store_code(n), name=data.name, address=data.address,
                   phone=data.phone, timezone=data.timezone, locale=data.locale)

@@ -22,8 +22,11 @@ from cloudpos.pricing.engine.model import (
     Customer,
     Id,
     Promotion,
+    PromotionKind,
+    Scope,
 )
 
+_LINE_CACHE_SIZE = 50_000  # product signatures remembered by a PromotionIndex
 MEMBER_PRICE_SOURCE = "member_price"
 TIER_SOURCE_PREFIX = "tier:"
 
@@ -36,20 +39,26 @@ class MemberBenefit:
     amount_fen: int  # discount vs list amount
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, eq=False)
 class Applicable:
-    """A promotion that is open now, for this customer and store, with the lines it can touch."""
+    """A promotion that is open now, for this customer and store, with the lines it can touch.
+
+    Internal, created ~100 times per call: a plain slotted class (cheaper than frozen).
+    """
 
     promo: Promotion
     lines: tuple[int, ...]  # canonical indices, ascending
     sort_key: tuple[int, int, int, str]
+    order_level: bool
 
 
 class PromotionIndex:
     """Promotions indexed by product / category / brand scope (build once, reuse).
 
     Looking up a cart costs O(lines x matching promotions) instead of
-    O(lines x all promotions).
+    O(lines x all promotions). Keep one per store/tenant and promotion version:
+    it also memoises per-promotion data and per-product lookups (idempotent
+    caches, safe to share between threads).
     """
 
     def __init__(self, promotions: Iterable[Promotion]) -> None:
@@ -63,6 +72,16 @@ class PromotionIndex:
         self._everywhere: list[int] = []
         for position, promo in enumerate(self.promotions):
             self._register(position, promo)
+        self._static: dict[int, tuple[tuple[int, int, int, str], bool]] = {}
+        self._line_cache: dict[tuple[object, ...], tuple[int, ...]] = {}
+
+    def static_info(self, position: int) -> tuple[tuple[int, int, int, str], bool]:
+        """(application key, order level) of a promotion, computed on first use and cached."""
+        info = self._static.get(position)
+        if info is None:
+            promo = self.promotions[position]
+            info = self._static[position] = (application_key(promo), promo.order_level)
+        return info
 
     def _register(self, position: int, promo: Promotion) -> None:
         rule = promo.rule
@@ -85,13 +104,56 @@ class PromotionIndex:
             self._by_brand[brand_id].append(position)
 
     def candidates(self, line: CartLine) -> set[int]:
-        found = set(self._everywhere)
-        found.update(self._by_product.get(line.product_id, ()))
-        if line.brand_id is not None:
-            found.update(self._by_brand.get(line.brand_id, ()))
-        for category_id in line.category_ids:
-            found.update(self._by_category.get(category_id, ()))
+        """Positions of the promotions whose scope may include ``line`` (before exclusions)."""
+        return set(self.scoped_candidates(line)).union(self._everywhere)
+
+    def scoped_candidates(self, line: CartLine) -> tuple[int, ...]:
+        """Positions registered under the line's product, brand or categories (cached per signature)."""
+        signature = (line.product_id, line.brand_id, line.category_id, line.category_ancestor_ids)
+        found = self._line_cache.get(signature)
+        if found is None:
+            positions = set(self._by_product.get(line.product_id, ()))
+            if line.brand_id is not None:
+                positions.update(self._by_brand.get(line.brand_id, ()))
+            for category_id in line.category_ids:
+                positions.update(self._by_category.get(category_id, ()))
+            if len(self._line_cache) >= _LINE_CACHE_SIZE:
+                self._line_cache.clear()
+            found = self._line_cache[signature] = tuple(sorted(positions))
         return found
+
+    @property
+    def everywhere(self) -> list[int]:
+        """Positions of the ``scope_all`` promotions (they may touch every line)."""
+        return self._everywhere
+
+
+_ITEM_PHASE = {
+    PromotionKind.SPECIAL_PRICE: 0,
+    PromotionKind.BUNDLE: 1,
+    PromotionKind.BUY_X_GET_Y: 2,
+    PromotionKind.PERCENT_OFF: 3,
+    PromotionKind.AMOUNT_OFF: 4,
+}
+_ORDER_PHASE = {
+    PromotionKind.PERCENT_OFF: 0,
+    PromotionKind.AMOUNT_OFF: 1,
+    PromotionKind.SPEND_SAVE: 2,
+    PromotionKind.GIFT: 3,
+}
+
+
+def application_key(promo: Promotion) -> tuple[int, int, int, str]:
+    """Order in which a combination's promotions are applied.
+
+    Item rules that do not stack with member benefits first (they compete with
+    the member price on list prices), then the other item rules, then order
+    rules; within each: 特价, 组合价, 买赠, percent, amount / 整单折扣, 立减, 满减,
+    gifts; then higher priority first, then id.
+    """
+    if promo.order_level:
+        return (2, _ORDER_PHASE[promo.kind], -promo.priority, promo.id)
+    return (1 if promo.stacks_with_member else 0, _ITEM_PHASE[promo.kind], -promo.priority, promo.id)
 
 
 def canonical_key(line: CartLine) -> tuple[str, str, int, int, int, str]:
@@ -131,7 +193,7 @@ def member_benefit(line: CartLine, list_amount: int, customer: Customer) -> Memb
     if customer.tier_discount_bp > 0:
         saved = apply_bp(list_amount, customer.tier_discount_bp)
         if saved > 0 and (best is None or saved > best.amount_fen):
-            source = TIER_SOURCE_PREFIX + (customer.tier_id or "")
+            source = TIER_SOURCE_PREFIX + customer.tier_id if customer.tier_id else "tier"
             best = MemberBenefit(source, "会员折扣", "Member tier discount", saved)
     return best
 
@@ -144,30 +206,31 @@ class PricingContext:
         self.cart = cart
         self.customer = cart.customer
         self.local_now = now.astimezone(ZoneInfo(cart.store_tz))
+        self._local_parts = (self.local_now.date(), self.local_now.isoweekday(), self.local_now.time())
         self.now = now
         order = sorted(range(len(cart.lines)), key=lambda i: canonical_key(cart.lines[i]))
         self.input_position = order  # canonical index -> caller's index
         self.lines: tuple[CartLine, ...] = tuple(cart.lines[i] for i in order)
         self.list_amounts = [line_amount(ln.unit_price_fen, ln.qty_milli) for ln in self.lines]
         self.benefits = [
-            member_benefit(ln, amount, self.customer)
-            for ln, amount in zip(self.lines, self.list_amounts, strict=True)
+            member_benefit(ln, amount, self.customer) for ln, amount in zip(self.lines, self.list_amounts, strict=True)
         ]
         self.member_amounts = [
             amount - (b.amount_fen if b else 0) for amount, b in zip(self.list_amounts, self.benefits, strict=True)
         ]
         self.member_flags = [b is not None for b in self.benefits]
         self.line_index = {ln.line_id: i for i, ln in enumerate(self.lines)}
+        self.category_sets = [frozenset(ln.category_ids) for ln in self.lines]
 
     @property
     def size(self) -> int:
         return len(self.lines)
 
-    def is_open(self, promo: Promotion) -> bool:
-        """Validity window, store, and customer conditions."""
+    def runs_now(self, promo: Promotion) -> bool:
+        """Store and validity window (store local time); customer conditions are separate."""
         if promo.store_ids is not None and self.cart.store_id not in promo.store_ids:
             return False
-        return promo.validity.is_open(self.local_now) and self.customer_allowed(promo)
+        return promo.validity.is_open_on(*self._local_parts)
 
     def customer_allowed(self, promo: Promotion) -> bool:
         customer = self.customer
@@ -187,6 +250,30 @@ class PricingContext:
             return tuple(
                 i
                 for i in positions
-                if self.lines[i].product_id in rule.get_product_ids or promo.scope.matches(self.lines[i])
+                if self.lines[i].product_id in rule.get_product_ids or self.scope_matches(promo.scope, i)
             )
-        return tuple(i for i in positions if promo.scope.matches(self.lines[i]))
+        scope = promo.scope
+        if not (scope.exclude_product_ids or scope.exclude_brand_ids or scope.exclude_category_ids):
+            return tuple(positions)  # the index already proved inclusion
+        return tuple(i for i in positions if not self.scope_excludes(scope, i))
+
+    def scope_excludes(self, scope: Scope, index: int) -> bool:
+        line = self.lines[index]
+        return (
+            line.product_id in scope.exclude_product_ids
+            or line.brand_id in scope.exclude_brand_ids
+            or not scope.exclude_category_ids.isdisjoint(self.category_sets[index])
+        )
+
+    def scope_matches(self, scope: Scope, index: int) -> bool:
+        """``scope.matches(line)`` with the line's categories as a precomputed set (hot path)."""
+        if self.scope_excludes(scope, index):
+            return False
+        line = self.lines[index]
+        categories = self.category_sets[index]
+        return (
+            scope.scope_all
+            or line.product_id in scope.product_ids
+            or line.brand_id in scope.brand_ids
+            or not scope.category_ids.isdisjoint(categories)
+        )

@@ -26,11 +26,13 @@ from dataclasses import dataclass
 from cloudpos.money import BP_SCALE, allocate, apply_bp, ceil_div
 from cloudpos.pricing.engine.context import Applicable, PricingContext
 from cloudpos.pricing.engine.model import (
+    BuyXGetY,
     Coupon,
     CouponKind,
     Gift,
     ManualDiscount,
     ManualKind,
+    PercentOff,
     Promotion,
 )
 from cloudpos.pricing.engine.result import (
@@ -53,15 +55,15 @@ class CouponCheck:
 
     coupon: Coupon
     lines: tuple[int, ...]
+    position: int  # index in the cart's presented coupons
 
 
-@dataclass
+@dataclass(slots=True)
 class OrderEntry:
     source_kind: SourceKind
     source_id: str
     name: str
     amount: int
-    allocations: list[tuple[int, int]]
 
 
 class State:
@@ -75,7 +77,7 @@ class State:
         self.promo_amounts: dict[str, int] = {}
         self.gifts: list[tuple[Promotion, int]] = []
         self.member_preferred: dict[str, int] = {}  # promo id -> lines where member price won
-        self.coupon_uses: list[CouponUse] = []
+        self.coupon_uses: list[tuple[int, CouponUse]] = []
         self.approvals: list[ApprovalRequest] = []
         self.total = 0
 
@@ -90,8 +92,8 @@ class State:
 def evaluate(ctx: PricingContext, combo: Sequence[Applicable], checks: Sequence[CouponCheck]) -> State:
     state = State(ctx)
     ordered = sorted(combo, key=lambda a: a.sort_key)
-    item_promos = [a for a in ordered if not a.promo.order_level]
-    order_promos = [a for a in ordered if a.promo.order_level]
+    item_promos = [a for a in ordered if not a.order_level]
+    order_promos = [a for a in ordered if a.order_level]
     for applicable in item_promos:
         _apply_item(ctx, state, applicable)
     threshold_amounts = list(state.amounts)
@@ -103,37 +105,104 @@ def evaluate(ctx: PricingContext, combo: Sequence[Applicable], checks: Sequence[
     return state
 
 
+def standalone_saving(ctx: PricingContext, applicable: Applicable) -> int:
+    """What ``applicable`` alone saves on top of member pricing (no coupons, no manual, gifts = 0)."""
+    promo = applicable.promo
+    if isinstance(promo.rule, Gift):
+        return 0
+    if applicable.order_level:
+        amounts, flags = ctx.member_amounts, ctx.member_flags
+        if promo.stacks_with_member:
+            base = sum([amounts[i] for i in applicable.lines])
+        else:
+            base = sum([amounts[i] for i in applicable.lines if not flags[i]])
+        return order_discount(promo, base, base)
+    bases, discounts, accepted = item_outcome(ctx, applicable, ctx.member_amounts, ctx.member_flags)
+    return sum(ctx.member_amounts[i] - bases[k] + discounts[k] for k, i in enumerate(applicable.lines) if accepted[k])
+
+
+def saving_upper_bound(ctx: PricingContext, applicable: Applicable) -> int:
+    """A cheap number that ``standalone_saving`` never exceeds (lets the search skip work)."""
+    promo, lines = applicable.promo, applicable.lines
+    rule = promo.rule
+    if isinstance(rule, Gift):
+        return 0
+    if applicable.order_level:
+        return standalone_saving(ctx, applicable)  # exact and already cheap
+    total = sum([ctx.list_amounts[i] for i in lines])
+    if isinstance(rule, PercentOff):
+        return apply_bp(total, min(max(rule.percent_off_bp, 0), BP_SCALE)) + len(lines)  # + rounding
+    if isinstance(rule, BuyXGetY):
+        return apply_bp(total, min(max(rule.get_percent_off_bp, 0), BP_SCALE)) + len(lines)
+    return total
+
+
+def extra_discount_bound(ctx: PricingContext, checks: Sequence[CouponCheck]) -> int:
+    """Upper bound of what coupons and manual discounts can take off any candidate.
+
+    Valid because no promotion combination leaves a line above its member amount.
+    """
+    top = sum(ctx.member_amounts)
+    bound = 0
+    for check in checks:
+        coupon = check.coupon
+        if coupon.kind is CouponKind.AMOUNT_OFF:
+            bound += max(coupon.value, 0)
+        else:
+            bound += apply_bp(top, min(max(coupon.value, 0), BP_SCALE))
+    for manual in ctx.cart.manual_discounts:
+        if manual.kind is ManualKind.PERCENT:
+            bound += apply_bp(top, min(max(manual.value, 0), BP_SCALE))
+        else:
+            bound += max(manual.value, 0)
+    return bound
+
+
 # --------------------------------------------------------------------------- promotions
+
+
+def item_outcome(
+    ctx: PricingContext, applicable: Applicable, amounts: list[int], member_active: list[bool]
+) -> tuple[list[int], list[int], list[bool]]:
+    """(bases, discounts, accepted) of an item promotion over its lines, given the current state."""
+    promo, idxs = applicable.promo, applicable.lines
+    rule = ITEM_RULES[type(promo.rule)]
+    if promo.stacks_with_member:
+        bases = [amounts[i] for i in idxs]
+        discounts = rule(ctx, promo, idxs, bases)
+        return bases, discounts, [d > 0 for d in discounts]
+    list_amounts = ctx.list_amounts
+    bases = [list_amounts[i] if member_active[i] else amounts[i] for i in idxs]
+    discounts = rule(ctx, promo, idxs, bases)
+    if type(promo.rule) in PER_LINE_RULES:
+        accepted = [d > 0 and bases[k] - d < amounts[idxs[k]] for k, d in enumerate(discounts)]
+    else:
+        touched = [k for k, d in enumerate(discounts) if d > 0]
+        better = sum(bases[k] - discounts[k] for k in touched) < sum(amounts[idxs[k]] for k in touched)
+        accepted = [better and d > 0 for d in discounts]
+    return bases, discounts, accepted
 
 
 def _apply_item(ctx: PricingContext, state: State, applicable: Applicable) -> None:
     promo, idxs = applicable.promo, applicable.lines
-    rule = ITEM_RULES[type(promo.rule)]
-    if promo.stacks_with_member:
-        bases = [state.amounts[i] for i in idxs]
-    else:
-        bases = [ctx.list_amounts[i] if state.member_active[i] else state.amounts[i] for i in idxs]
-    discounts = rule(ctx, promo, idxs, bases)
-    if promo.stacks_with_member:
-        accepted = [d > 0 for d in discounts]
-    elif type(promo.rule) in PER_LINE_RULES:
-        accepted = [d > 0 and bases[k] - d < state.amounts[idxs[k]] for k, d in enumerate(discounts)]
+    _bases, discounts, accepted = item_outcome(ctx, applicable, state.amounts, state.member_active)
+    replaces_member = not promo.stacks_with_member
+    if replaces_member:
         _note_member_preferred(state, promo, discounts, accepted)
-    else:
-        touched = [k for k, d in enumerate(discounts) if d > 0]
-        better = sum(bases[k] - discounts[k] for k in touched) < sum(state.amounts[idxs[k]] for k in touched)
-        accepted = [better and d > 0 for d in discounts]
-        _note_member_preferred(state, promo, discounts, accepted)
-    entry_name = promo.name
+    amounts, entries, member_active = state.amounts, state.entries, state.member_active
+    total = 0
     for k, ok in enumerate(accepted):
         if not ok:
             continue
-        index = idxs[k]
-        if state.member_active[index]:
-            state.member_active[index] = False
-            state.amounts[index] = ctx.list_amounts[index]
-        state.discount_line(index, (SourceKind.PROMOTION, promo.id, entry_name, discounts[k], DiscountLevel.ITEM))
-        state.credit(promo.id, discounts[k])
+        index, discount = idxs[k], discounts[k]
+        if replaces_member and member_active[index]:
+            member_active[index] = False
+            amounts[index] = ctx.list_amounts[index]
+        amounts[index] -= discount
+        entries[index].append((SourceKind.PROMOTION, promo.id, promo.name, discount, DiscountLevel.ITEM))
+        total += discount
+    if total:
+        state.credit(promo.id, total)
 
 
 def _note_member_preferred(state: State, promo: Promotion, discounts: list[int], accepted: list[bool]) -> None:
@@ -149,30 +218,40 @@ def _apply_order(ctx: PricingContext, state: State, applicable: Applicable, thre
         idxs = tuple(i for i in idxs if not state.member_active[i])
     if not idxs:
         return
-    threshold_base = sum(threshold_amounts[i] for i in idxs)
+    threshold_base = sum([threshold_amounts[i] for i in idxs])
     if isinstance(promo.rule, Gift):
-        qty_base = sum(ctx.lines[i].qty_milli for i in idxs)
+        qty_base = sum([ctx.lines[i].qty_milli for i in idxs])
         times = gift_multiples(promo, threshold_base, qty_base)
         if times > 0:
             state.gifts.append((promo, times * promo.rule.gift_qty_milli))
             state.credit(promo.id, 0)
         return
-    current = sum(state.amounts[i] for i in idxs)
-    amount = order_discount(promo, threshold_base, current)
+    weights = [state.amounts[i] for i in idxs]
+    amount = order_discount(promo, threshold_base, sum(weights))
     if amount > 0:
-        _spread(state, SourceKind.PROMOTION, promo.id, promo.name, amount, idxs)
+        _spread(state, SourceKind.PROMOTION, promo.id, promo.name, amount, idxs, weights)
         state.credit(promo.id, amount)
 
 
-def _spread(state: State, kind: SourceKind, source_id: str, name: str, amount: int, idxs: Sequence[int]) -> None:
+def _spread(
+    state: State,
+    kind: SourceKind,
+    source_id: str,
+    name: str,
+    amount: int,
+    idxs: Sequence[int],
+    weights: list[int] | None = None,
+) -> None:
     """Allocate an order-level ``amount`` (<= current sum of ``idxs``) by current line amounts."""
-    shares = allocate(amount, [state.amounts[i] for i in idxs])
-    allocations = []
+    if weights is None:
+        weights = [state.amounts[i] for i in idxs]
+    shares = allocate(amount, weights)
+    amounts, entries = state.amounts, state.entries
     for index, share in zip(idxs, shares, strict=True):
         if share:
-            state.discount_line(index, (kind, source_id, name, share, DiscountLevel.ORDER))
-            allocations.append((index, share))
-    state.orders.append(OrderEntry(kind, source_id, name, amount, allocations))
+            amounts[index] -= share
+            entries[index].append((kind, source_id, name, share, DiscountLevel.ORDER))
+    state.orders.append(OrderEntry(kind, source_id, name, amount))
 
 
 # --------------------------------------------------------------------------- coupons
@@ -182,19 +261,19 @@ def _apply_coupons(ctx: PricingContext, state: State, checks: Sequence[CouponChe
     base_amounts = list(state.amounts)
     for check in checks:
         coupon = check.coupon
-        base = sum(base_amounts[check_i] for check_i in check.lines)
+        base = sum(base_amounts[i] for i in check.lines)
         if not check.lines or base <= 0:
-            state.coupon_uses.append(_coupon_use(coupon, "no_eligible_items", 0))
+            state.coupon_uses.append((check.position, _coupon_use(coupon, "no_eligible_items", 0)))
             continue
         if base < coupon.threshold_fen:
             use = _coupon_use(coupon, "below_threshold", 0, missing=coupon.threshold_fen - base)
-            state.coupon_uses.append(use)
+            state.coupon_uses.append((check.position, use))
             continue
         current = sum(state.amounts[i] for i in check.lines)
         amount = _coupon_amount(coupon, current)
         if amount > 0:
             _spread(state, SourceKind.COUPON, coupon.code, coupon.name or coupon.code, amount, check.lines)
-        state.coupon_uses.append(_coupon_use(coupon, "applied", amount))
+        state.coupon_uses.append((check.position, _coupon_use(coupon, "applied", amount)))
 
 
 def _coupon_amount(coupon: Coupon, current: int) -> int:

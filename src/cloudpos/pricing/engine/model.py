@@ -12,7 +12,6 @@ Representation decisions (used consistently by every module):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
@@ -189,14 +188,17 @@ class Validity:
         _freeze_set(self, "weekdays")
 
     def is_open(self, local: datetime) -> bool:
-        day = local.date()
+        """Open at ``local`` (a datetime already in the store's time zone)?"""
+        return self.is_open_on(local.date(), local.isoweekday(), local.time())
+
+    def is_open_on(self, day: date, isoweekday: int, clock: time) -> bool:
         if self.start_date is not None and day < self.start_date:
             return False
         if self.end_date is not None and day > self.end_date:
             return False
-        if self.weekdays and local.isoweekday() not in self.weekdays:
+        if self.weekdays and isoweekday not in self.weekdays:
             return False
-        return self._time_open(local.time().replace(tzinfo=None))
+        return self._time_open(clock)
 
     def _time_open(self, now: time) -> bool:
         start, end = self.time_from, self.time_to
@@ -336,12 +338,15 @@ class Promotion:
     one promotion per ``stack_group`` is used per order (``None`` = no group).
     ``stacks_with_member`` says whether member price / tier discount may apply
     on top (see the engine docs for the exact rule). ``priority``: higher wins ties.
+    The scope has no "everything" default: pass ``ALL_PRODUCTS`` explicitly (an
+    empty scope matches nothing and is refused by ``validate_promotion``;
+    bundles are scoped by their items).
     """
 
     id: Id
     name: str
     rule: Rule
-    scope: Scope = ALL_PRODUCTS
+    scope: Scope = Scope()
     validity: Validity = ALWAYS
     store_ids: frozenset[Id] | None = None
     member_only: bool = False
@@ -425,7 +430,3 @@ class Cart:
 
     def __post_init__(self) -> None:
         _freeze_tuple(self, "lines", "coupons", "manual_discounts")
-
-
-def as_tuple(values: Iterable[Promotion]) -> tuple[Promotion, ...]:
-    return values if isinstance(values, tuple) else tuple(values)

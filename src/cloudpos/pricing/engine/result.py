@@ -34,7 +34,7 @@ class Message:
         return {"zh": self.zh, "en": self.en}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class AppliedDiscount:
     source_kind: SourceKind
     source_id: Id
@@ -42,8 +42,17 @@ class AppliedDiscount:
     amount_fen: int
     level: DiscountLevel
 
+    def __init__(
+        self, source_kind: SourceKind, source_id: Id, name: str, amount_fen: int, level: DiscountLevel
+    ) -> None:
+        # Hot path (hundreds per priced cart): fill the frozen instance directly, ~3x faster
+        # than the generated __init__ (one object.__setattr__ call per field). Same semantics.
+        self.__dict__.update(
+            source_kind=source_kind, source_id=source_id, name=name, amount_fen=amount_fen, level=level
+        )
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class PricedLine:
     line_id: Id
     product_id: Id
@@ -56,6 +65,33 @@ class PricedLine:
     discount_fen: int
     final_amount_fen: int
 
+    def __init__(
+        self,
+        line_id: Id,
+        product_id: Id,
+        sku: str,
+        name: str,
+        qty_milli: int,
+        unit_price_fen: int,
+        list_amount_fen: int,
+        discounts: tuple[AppliedDiscount, ...],
+        discount_fen: int,
+        final_amount_fen: int,
+    ) -> None:
+        # hot path, see AppliedDiscount.__init__
+        self.__dict__.update(
+            line_id=line_id,
+            product_id=product_id,
+            sku=sku,
+            name=name,
+            qty_milli=qty_milli,
+            unit_price_fen=unit_price_fen,
+            list_amount_fen=list_amount_fen,
+            discounts=discounts,
+            discount_fen=discount_fen,
+            final_amount_fen=final_amount_fen,
+        )
+
     @property
     def allocated_order_discount_fen(self) -> int:
         """This line's share of order-level discounts (what a refund must take back)."""
@@ -63,18 +99,16 @@ class PricedLine:
 
 
 @dataclass(frozen=True)
-class LineAllocation:
-    line_id: Id
-    amount_fen: int
-
-
-@dataclass(frozen=True)
 class OrderDiscount:
+    """An order-level discount; each line's share is recorded on the line (level ORDER).
+
+    Use ``PricedCart.allocations(discount)`` for the per-line split.
+    """
+
     source_kind: SourceKind
     source_id: Id
     name: str
     amount_fen: int
-    allocations: tuple[LineAllocation, ...]
 
 
 @dataclass(frozen=True)
@@ -137,6 +171,19 @@ class PricedCart:
     @property
     def unusable_coupons(self) -> tuple[CouponUse, ...]:
         return tuple(c for c in self.coupons if not c.usable)
+
+    def allocations(self, discount: OrderDiscount) -> dict[Id, int]:
+        """line_id -> fen of ``discount`` allocated to that line (lines with a zero share omitted)."""
+        out: dict[Id, int] = {}
+        for priced in self.lines:
+            for applied in priced.discounts:
+                if (
+                    applied.level is DiscountLevel.ORDER
+                    and applied.source_kind is discount.source_kind
+                    and applied.source_id == discount.source_id
+                ):
+                    out[priced.line_id] = out.get(priced.line_id, 0) + applied.amount_fen
+        return out
 
     def line(self, line_id: Id) -> PricedLine:
         for priced in self.lines:

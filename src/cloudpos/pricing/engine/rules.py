@@ -11,7 +11,7 @@ return one discount for the whole scope, which the caller allocates.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from fractions import Fraction
+from math import lcm
 
 from cloudpos.money import BP_SCALE, MILLI, allocate, apply_bp, line_amount, round_half_up
 from cloudpos.pricing.engine.context import PricingContext
@@ -28,8 +28,8 @@ from cloudpos.pricing.engine.model import (
 
 ItemRule = Callable[[PricingContext, Promotion, Sequence[int], Sequence[int]], list[int]]
 
-# Units of a line a rule may use: (unit price, canonical index, position in idxs, whole units)
-_Pool = list[tuple[Fraction, int, int, int]]
+# Units of a line a rule may use: (canonical index, position in idxs, whole units, basis, qty_milli)
+_Pool = list[tuple[int, int, int, int, int]]
 
 
 def _clamp_bp(bp: int) -> int:
@@ -56,7 +56,10 @@ def _used_qty(ctx: PricingContext, promo: Promotion, idxs: Sequence[int], bases:
     if remaining is None:
         return qtys
     used = [0] * len(idxs)
-    order = sorted(range(len(idxs)), key=lambda k: (-Fraction(bases[k], qtys[k]), idxs[k]))
+    order: Sequence[int] = range(len(idxs))
+    if len(idxs) > 1:
+        prices = unit_price_keys(bases, qtys)
+        order = sorted(order, key=lambda k: (-prices[k], idxs[k]))
     for k in order:
         if remaining <= 0:
             break
@@ -77,11 +80,15 @@ def _share(basis: int, used_milli: int, qty_milli: int) -> int:
 def special_price(ctx: PricingContext, promo: Promotion, idxs: Sequence[int], bases: Sequence[int]) -> list[int]:
     rule = promo.rule
     assert isinstance(rule, SpecialPrice)
+    unit_price = max(rule.unit_price_fen, 0)
+    lines = ctx.lines
+    if promo.max_uses_per_order is None:
+        targets = [line_amount(unit_price, lines[i].qty_milli) for i in idxs]
+        return [max(0, basis - target) for basis, target in zip(bases, targets, strict=True)]
     out = []
     for k, used in enumerate(_used_qty(ctx, promo, idxs, bases)):
-        share = _share(bases[k], used, ctx.lines[idxs[k]].qty_milli)
-        target = line_amount(max(rule.unit_price_fen, 0), used)
-        out.append(max(0, share - target))
+        share = _share(bases[k], used, lines[idxs[k]].qty_milli)
+        out.append(max(0, share - line_amount(unit_price, used)))
     return out
 
 
@@ -89,6 +96,8 @@ def item_percent_off(ctx: PricingContext, promo: Promotion, idxs: Sequence[int],
     rule = promo.rule
     assert isinstance(rule, PercentOff)
     bp = _clamp_bp(rule.percent_off_bp)
+    if promo.max_uses_per_order is None:
+        return [apply_bp(basis, bp) for basis in bases]
     out = []
     for k, used in enumerate(_used_qty(ctx, promo, idxs, bases)):
         qty = ctx.lines[idxs[k]].qty_milli
@@ -100,9 +109,12 @@ def item_amount_off(ctx: PricingContext, promo: Promotion, idxs: Sequence[int], 
     rule = promo.rule
     assert isinstance(rule, AmountOff)
     per_unit = max(rule.amount_fen, 0)
+    lines = ctx.lines
+    if promo.max_uses_per_order is None:
+        return [min(basis, line_amount(per_unit, lines[i].qty_milli)) for basis, i in zip(bases, idxs, strict=True)]
     out = []
     for k, used in enumerate(_used_qty(ctx, promo, idxs, bases)):
-        share = _share(bases[k], used, ctx.lines[idxs[k]].qty_milli)
+        share = _share(bases[k], used, lines[idxs[k]].qty_milli)
         out.append(min(share, line_amount(per_unit, used)))
     return out
 
@@ -115,15 +127,31 @@ def _pool(ctx: PricingContext, idxs: Sequence[int], bases: Sequence[int], positi
     for k in positions:
         units = whole_units(ctx, idxs[k])
         if units:
-            pool.append((Fraction(bases[k], ctx.lines[idxs[k]].qty_milli), idxs[k], k, units))
+            pool.append((idxs[k], k, units, bases[k], ctx.lines[idxs[k]].qty_milli))
     return pool
 
 
+def unit_price_keys(amounts: Sequence[int], qtys: Sequence[int]) -> list[int]:
+    """Integers ordered exactly like the unit prices ``amount / qty`` (scaled by their lcm)."""
+    common = lcm(*qtys)
+    return [amount * (common // qty) for amount, qty in zip(amounts, qtys, strict=True)]
+
+
 def _take_units(pool: _Pool, count: int, most_expensive: bool) -> dict[int, int]:
-    """``count`` units from the cheapest (or most expensive) end of ``pool`` -> {position: units}."""
-    ordered = sorted(pool, key=lambda u: (-u[0] if most_expensive else u[0], u[1]))
+    """``count`` units from the cheapest (or most expensive) end of ``pool`` -> {position: units}.
+
+    Ties in unit price go to the canonical line order, so the pick never depends on scan order.
+    """
+    if count <= 0:
+        return {}
+    ordered = pool
+    if len(pool) > 1:
+        prices = unit_price_keys([u[3] for u in pool], [u[4] for u in pool])
+        sign = -1 if most_expensive else 1
+        order = sorted(range(len(pool)), key=lambda k: (sign * prices[k], pool[k][0]))
+        ordered = [pool[k] for k in order]
     taken: dict[int, int] = {}
-    for _price, _index, position, units in ordered:
+    for _index, position, units, _basis, _qty in ordered:
         if count <= 0:
             break
         use = min(units, count)
@@ -152,8 +180,8 @@ def buy_x_get_y(ctx: PricingContext, promo: Promotion, idxs: Sequence[int], base
         get_pos = [k for k, i in enumerate(idxs) if ctx.lines[i].product_id in rule.get_product_ids]
         buy_pos = [k for k, i in enumerate(idxs) if ctx.lines[i].product_id not in rule.get_product_ids]
         get_pool = _pool(ctx, idxs, bases, get_pos)
-        buy_units = sum(u[3] for u in _pool(ctx, idxs, bases, buy_pos))
-        groups = min(buy_units // rule.buy_qty, sum(u[3] for u in get_pool) // rule.get_qty)
+        buy_units = sum(u[2] for u in _pool(ctx, idxs, bases, buy_pos))
+        groups = min(buy_units // rule.buy_qty, sum(u[2] for u in get_pool) // rule.get_qty)
         if remaining is not None:
             groups = min(groups, remaining)
         taken = _take_units(get_pool, groups * rule.get_qty, rule.discount_most_expensive)
@@ -161,7 +189,7 @@ def buy_x_get_y(ctx: PricingContext, promo: Promotion, idxs: Sequence[int], base
         return out
     for positions in _same_product_pools(ctx, idxs, rule.mix_and_match):
         pool = _pool(ctx, idxs, bases, positions)
-        groups = sum(u[3] for u in pool) // (rule.buy_qty + rule.get_qty)
+        groups = sum(u[2] for u in pool) // (rule.buy_qty + rule.get_qty)
         if remaining is not None:
             groups = min(groups, remaining)
             remaining -= groups
@@ -269,3 +297,52 @@ ITEM_RULES: dict[type, ItemRule] = {
 # Rules whose discount on one line does not depend on other lines: compared with
 # member pricing line by line. The others are compared as a whole.
 PER_LINE_RULES: frozenset[type] = frozenset({SpecialPrice, PercentOff, AmountOff})
+
+
+# --------------------------------------------------------------------------- feasibility
+
+
+def could_apply(ctx: PricingContext, promo: Promotion, idxs: Sequence[int]) -> bool:
+    """Cheap necessary condition for ``promo`` to give anything on these lines in ANY combination.
+
+    Amounts never rise above list price and quantities never change, so a
+    promotion failing this (特价 not below any price, 满减 threshold above the
+    list total, too few units for 买赠 / 组合价 ...) is left out of the search.
+    """
+    rule = promo.rule
+    lines, list_amounts = ctx.lines, ctx.list_amounts
+    if isinstance(rule, SpecialPrice):
+        return any(rule.unit_price_fen < lines[i].unit_price_fen for i in idxs)
+    if isinstance(rule, BuyXGetY):
+        return _bxgy_feasible(ctx, rule, idxs)
+    if isinstance(rule, Bundle):
+        units: dict[str, int] = {}
+        for i in idxs:
+            units[lines[i].product_id] = units.get(lines[i].product_id, 0) + whole_units(ctx, i)
+        return all(units.get(item.product_id, 0) >= max(item.qty, 1) for item in rule.items) and bool(rule.items)
+    list_total = sum([list_amounts[i] for i in idxs])
+    if isinstance(rule, Gift):
+        qty_total = sum([lines[i].qty_milli for i in idxs])
+        spend_ok = rule.min_spend_fen is None or list_total >= rule.min_spend_fen
+        qty_ok = rule.min_qty_milli is None or qty_total >= rule.min_qty_milli
+        return spend_ok and qty_ok and (rule.min_spend_fen is not None or rule.min_qty_milli is not None)
+    if isinstance(rule, SpendSave):
+        return spend_save_amount(promo, rule, list_total) > 0
+    if isinstance(rule, PercentOff | AmountOff):
+        value = rule.percent_off_bp if isinstance(rule, PercentOff) else rule.amount_fen
+        return value > 0 and list_total > 0 and list_total >= rule.min_spend_fen
+    return True
+
+
+def _bxgy_feasible(ctx: PricingContext, rule: BuyXGetY, idxs: Sequence[int]) -> bool:
+    if rule.buy_qty < 1 or rule.get_qty < 1 or rule.get_percent_off_bp <= 0:
+        return False
+    units: dict[str, int] = {}
+    for i in idxs:
+        units[ctx.lines[i].product_id] = units.get(ctx.lines[i].product_id, 0) + whole_units(ctx, i)
+    if rule.get_product_ids:
+        get_units = sum(n for product, n in units.items() if product in rule.get_product_ids)
+        buy_units = sum(n for product, n in units.items() if product not in rule.get_product_ids)
+        return get_units >= rule.get_qty and buy_units >= rule.buy_qty
+    group = rule.buy_qty + rule.get_qty
+    return sum(units.values()) >= group if rule.mix_and_match else any(n >= group for n in units.values())

@@ -1,0 +1,182 @@
+"""Scanner hot path: `GET /api/v1/products/lookup?code=` with 200k products.
+
+Builds a fresh database per backend (SQLite file; PostgreSQL database `cloudpos_bench_lookup` on
+CLOUDPOS_TEST_PG_URL's server), signs up a merchant, bulk-inserts N products with one EAN-13
+each (Core executemany, like the importer), then measures random lookups:
+
+* service level: `catalog.service.lookup` on a tenant-bound session (what the route calls);
+* server side: the request's `Server-Timing: app;dur=` (middleware → auth → lookup → JSON), via
+  the in-process ASGI client — no network, so it is the server's own time.
+
+Usage: .venv/bin/python bench/lookup_bench.py [--products 200000] [--lookups 3000] [--backend sqlite|postgresql|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+from pathlib import Path
+
+warnings.filterwarnings("ignore")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from cloudpos import clock  # noqa: E402
+from cloudpos.catalog import domain  # noqa: E402
+from cloudpos.catalog.models import Product, ProductBarcode  # noqa: E402
+from cloudpos.errors import Problem  # noqa: E402
+from cloudpos.ids import uuid7  # noqa: E402
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+def summary(label: str, ms: list[float]) -> str:
+    return (f"{label:<34} n={len(ms):>5}  p50={pct(ms, 50):6.3f} ms  p95={pct(ms, 95):6.3f} ms  "
+            f"p99={pct(ms, 99):6.3f} ms  mean={statistics.fmean(ms):6.3f} ms")
+
+
+def database(backend: str) -> str:
+    from dbs import pg_base_url
+
+    if backend == "sqlite":
+        path = Path(tempfile.mkdtemp(prefix="cloudpos-bench-")) / "lookup.db"
+        return f"sqlite:///{path}"
+    import psycopg
+
+    base = pg_base_url().replace("postgresql+psycopg://", "postgresql://")
+    admin = base.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute('DROP DATABASE IF EXISTS "cloudpos_bench_lookup" WITH (FORCE)')
+        conn.execute('CREATE DATABASE "cloudpos_bench_lookup"')
+    return base.rsplit("/", 1)[0] + "/cloudpos_bench_lookup"
+
+
+def bulk_products(app, tenant_id: uuid.UUID, n: int) -> list[str]:
+    rng = random.Random(7)
+    codes: list[str] = []
+    seen: set[str] = set()
+    now = clock.now()
+    started = time.perf_counter()
+    s = app.state.sessionmaker()
+    batch_p: list[dict] = []
+    batch_b: list[dict] = []
+    for i in range(n):
+        while True:
+            code = domain.with_check_digit("69" + "".join(str(rng.randrange(10)) for _ in range(10)))
+            if code not in seen:
+                seen.add(code)
+                break
+        pid = uuid7()
+        name = f"测试商品{i}号 {rng.choice(['可乐', '矿泉水', '薯片', '饼干', '牛奶'])}"
+        sku = f"B{i:07d}"
+        batch_p.append({"tenant_id": tenant_id, "id": pid, "sku": sku, "name": name, "category_id": None, "brand": "",
+                        "unit": "件", "price": rng.randrange(100, 5000), "cost": 50, "tax_rate_bp": 1300, "spec": "",
+                        "sold_by_weight": False, "status": "listed" if i % 50 else "delisted",
+                        "low_stock_threshold": None, "barcodes": [code],
+                        "search_text": domain.search_text(name, sku, "", [code]), "version": 1,
+                        "created_at": now, "updated_at": now})
+        batch_b.append({"tenant_id": tenant_id, "code": code, "product_id": pid, "position": 0})
+        codes.append(code)
+        if len(batch_p) == 5000 or i == n - 1:
+            from sqlalchemy import insert
+
+            s.execute(insert(Product.__table__), batch_p)
+            s.execute(insert(ProductBarcode.__table__), batch_b)
+            s.commit()
+            batch_p, batch_b = [], []
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(__import__("sqlalchemy").text("ANALYZE products; ANALYZE product_barcodes"))
+        s.commit()
+    s.close()
+    print(f"  inserted {n} products in {time.perf_counter() - started:.1f} s")
+    return codes
+
+
+def run(backend: str, n: int, lookups: int) -> None:
+    from fastapi.testclient import TestClient
+
+    from cloudpos.app import create_app
+    from cloudpos.auth import sessions
+    from cloudpos.catalog import service
+    from cloudpos.config import Settings
+    from cloudpos.migrate import upgrade
+
+    url = database(backend)
+    upgrade(Settings(database_url=url).db_url)
+    app = create_app(Settings(database_url=url, var_dir=Path(tempfile.mkdtemp()), log_json=False))
+    client = TestClient(app)
+    r = client.post("/api/v1/signup", json={
+        "merchant_name": "压测超市", "store_name": "一号店", "address": "上海", "phone": "021-1",
+        "owner_username": "owner", "owner_password": "Owner-pass-1", "merchant_code": f"b{uuid.uuid4().hex[:8]}"})
+    out = r.json()
+    tenant_id = uuid.UUID(out["tenant_id"])
+    token = client.post("/api/v1/auth/login", json={"merchant_code": out["merchant_code"], "username": "owner",
+                                                    "password": "Owner-pass-1"}).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    print(f"\n== {backend}: {n} products ==")
+    codes = bulk_products(app, tenant_id, n)
+    rng = random.Random(11)
+    sample = [rng.choice(codes) for _ in range(lookups)]
+
+    # service level: a fresh tenant-bound session per scan, like a request
+    s = app.state.sessionmaker()
+    s.info["tenant_id"] = tenant_id
+    actor = sessions.authenticate(s, token)
+    s.close()
+    svc: list[float] = []
+    for i, code in enumerate(sample):
+        db = app.state.sessionmaker()
+        db.info["tenant_id"] = tenant_id
+        t0 = time.perf_counter()
+        with contextlib.suppress(Problem):  # delisted products (1 in 50) answer 409: still a full lookup
+            service.lookup(db, actor, code)
+        db.close()
+        if i >= 100:
+            svc.append((time.perf_counter() - t0) * 1000)
+    print("  " + summary("service.lookup (session + query)", svc))
+
+    server: list[float] = []
+    wall: list[float] = []
+    statuses: dict[int, int] = {}
+    for i, code in enumerate(sample):
+        t0 = time.perf_counter()
+        resp = client.get("/api/v1/products/lookup", params={"code": code}, headers=headers)
+        elapsed = (time.perf_counter() - t0) * 1000
+        statuses[resp.status_code] = statuses.get(resp.status_code, 0) + 1
+        if i >= 100:
+            server.append(float(resp.headers["server-timing"].split("dur=")[1]))
+            wall.append(elapsed)
+    print("  " + summary("HTTP server-side (Server-Timing)", server))
+    print("  " + summary("HTTP in-process round trip", wall))
+    print(f"  statuses: {statuses}  (409 = delisted sample products)")
+    scale = domain.make_scale_code(domain.ScaleFormat("2", 13, 5, "price", 5, True), "99999", 1250)
+    miss: list[float] = []
+    for _ in range(300):
+        resp = client.get("/api/v1/products/lookup", params={"code": scale}, headers=headers)
+        miss.append(float(resp.headers["server-timing"].split("dur=")[1]))
+    print("  " + summary("HTTP unknown code (404 path)", miss))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--products", type=int, default=200_000)
+    ap.add_argument("--lookups", type=int, default=3000)
+    ap.add_argument("--backend", default="both", choices=["sqlite", "postgresql", "both"])
+    args = ap.parse_args()
+    os.environ.setdefault("CLOUDPOS_LOG_JSON", "false")
+    for backend in (["sqlite", "postgresql"] if args.backend == "both" else [args.backend]):
+        run(backend, args.products, args.lookups)
+
+
+if __name__ == "__main__":
+    main()

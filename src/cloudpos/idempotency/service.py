@@ -1,0 +1,80 @@
+"""Idempotent creation (DESIGN §5): a POST with an `Idempotency-Key` header.
+
+`claim` runs inside the use case's transaction, before it writes anything:
+- a new key is inserted (on PostgreSQL a concurrent retry with the same key waits on the
+  primary key until the first transaction ends);
+- the same key with the same body → `Replay` carrying the first response (no new write);
+- the same key with another body → 409.
+The use case then stores its response with `remember`, in the same transaction, so the key
+and the document it created commit together — or neither does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from cloudpos.errors import Conflict, FieldError, Invalid
+from cloudpos.i18n import N_
+from cloudpos.idempotency.models import IdempotencyKey
+
+MAX_KEY = 100
+
+
+@dataclass(frozen=True)
+class Replay(Exception):
+    status_code: int
+    response: dict[str, Any]
+
+
+def request_hash(body: Any) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_KEY or not key.isprintable():
+        raise Invalid(errors=[FieldError("Idempotency-Key", N_("1 to %(n)s printable characters."), {"n": MAX_KEY},
+                                         "invalid")])
+    return key
+
+
+def claim(db: Session, tenant_id: uuid.UUID, scope: str, key: str, body: Any) -> None:
+    """Reserve the key for this transaction, or raise Replay / Conflict."""
+    digest = request_hash(body)
+    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    inserted = db.execute(
+        insert(IdempotencyKey)
+        .values(tenant_id=tenant_id, scope=scope, key=key, request_hash=digest, status_code=0, response={})
+        .on_conflict_do_nothing(index_elements=["tenant_id", "scope", "key"])
+        .returning(IdempotencyKey.key)  # rowcount is not reliable for ON CONFLICT on every driver
+    ).scalar()
+    if inserted is not None:
+        return
+    row = db.scalar(select(IdempotencyKey).where(IdempotencyKey.tenant_id == tenant_id,
+                                                 IdempotencyKey.scope == scope, IdempotencyKey.key == key))
+    if row is None or row.request_hash != digest:
+        raise Conflict(N_("This Idempotency-Key was already used with a different request."),
+                       code="idempotency_key_reused")
+    if row.status_code == 0:
+        raise Conflict(N_("The first request with this Idempotency-Key is still being processed."),
+                       code="idempotency_in_progress")
+    raise Replay(row.status_code, row.response)
+
+
+def remember(db: Session, tenant_id: uuid.UUID, scope: str, key: str, status_code: int,
+             response: dict[str, Any]) -> None:
+    row = db.get(IdempotencyKey, (tenant_id, scope, key))
+    row.status_code = status_code
+    row.response = json.loads(json.dumps(response, default=str))

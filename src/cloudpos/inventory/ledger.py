@@ -1,0 +1,201 @@
+"""The stock ledger: every change of stock is one appended movement plus an atomic update of
+the cached on-hand row, in the caller's transaction.
+
+Rows are touched in primary-key order (lines sorted by product id), so two documents touching
+the same products cannot deadlock; the balance is changed by one statement
+(`on_hand = on_hand + :delta … RETURNING on_hand`), never read-modify-write, so parallel
+movements never lose an update on SQLite or PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from cloudpos import clock
+from cloudpos.audit import chains
+from cloudpos.context import Actor
+from cloudpos.errors import Conflict, FieldError, Invalid, NotFound
+from cloudpos.i18n import N_
+
+from . import domain
+from .models import StockAlertEvent, StockLevel, StockMovement
+from .products import ProductInfo, catalog
+from .schemas import ProductRef
+
+Line = tuple[uuid.UUID, int, int | None]  # (product_id, signed delta in milli, unit cost in fen or None)
+
+
+@dataclass(frozen=True)
+class Applied:
+    product_id: uuid.UUID
+    quantity: int
+    on_hand: int
+    movement_id: uuid.UUID
+
+
+def negative_policy(db: Session, tenant_id: uuid.UUID) -> str:
+    from cloudpos.tenancy import service as tenancy
+
+    return tenancy.tenant_settings(db, tenant_id).negative_stock
+
+
+def check_store(db: Session, actor: Actor, store_id: uuid.UUID, field: str = "store_id") -> str:
+    """The store must belong to the tenant and be in the employee's scope; returns its name."""
+    from cloudpos.tenancy import service as tenancy
+
+    try:
+        return tenancy.get_store(db, actor, store_id).name
+    except NotFound:
+        raise NotFound(N_("Store not found."), errors=[FieldError(field, N_("Store not found."), {}, "not_found")])
+
+
+def store_names(db: Session, actor: Actor) -> dict[uuid.UUID, str]:
+    from cloudpos.tenancy import service as tenancy
+
+    return {s.id: s.name for s in tenancy.list_stores(db, actor)}
+
+
+def ensure_level_rows(db: Session, tenant_id: uuid.UUID, store_id: uuid.UUID, product_ids: Iterable[uuid.UUID]) -> None:
+    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for pid in sorted(set(product_ids)):
+        db.execute(insert(StockLevel).values(tenant_id=tenant_id, store_id=store_id, product_id=pid, on_hand=0,
+                                             updated_at=clock.now())
+                   .on_conflict_do_nothing(index_elements=["tenant_id", "store_id", "product_id"]))
+
+
+def load_products(db: Session, actor: Actor, product_ids: Sequence[uuid.UUID],
+                  field: str = "lines") -> dict[uuid.UUID, ProductInfo]:
+    """The products of a document; an unknown id is a field error naming the line."""
+    products = catalog.get_products(db, actor, product_ids)
+    errors = [FieldError(f"{field}[{i}].product_id", N_("Unknown product: %(id)s"), {"id": str(pid)},
+                         "unknown_product") for i, pid in enumerate(product_ids) if pid not in products]
+    if errors:
+        raise Invalid(errors=errors[:20])
+    return products
+
+
+def product_label(p: ProductInfo | None, product_id: uuid.UUID) -> str:
+    return f"{p.name} ({p.sku})" if p else str(product_id)
+
+
+def apply_movements(db: Session, actor: Actor, store_id: uuid.UUID, lines: Sequence[Line], kind: str,
+                    ref_type: str, ref_id: uuid.UUID | None, *, reason: str = "", note: str = "",
+                    check_negative: bool = True,
+                    products: dict[uuid.UUID, ProductInfo] | None = None) -> list[Applied]:
+    """Append one movement per line and update the cached balances, inside the caller's transaction.
+
+    Public: other modules (checkout, refunds) call this within their own use case. It does not
+    check permissions (the caller's use case does) and does not commit. Under the tenant's
+    `negative_stock = "block"` policy a decrease below zero raises Conflict naming the product and
+    nothing of this call is written (a savepoint is rolled back), so the caller may roll back too.
+    """
+    if kind not in domain.KINDS:
+        raise ValueError(f"unknown movement kind {kind!r}")
+    lines = [ln for ln in lines if ln[1] != 0]
+    if not lines:
+        return []
+    tenant_id = actor.tenant_id
+    if products is None:
+        products = load_products(db, actor, [ln[0] for ln in lines])
+    policy = negative_policy(db, tenant_id) if check_negative else "allow"
+    now = clock.now()
+    ordered = sorted(lines, key=lambda ln: ln[0].bytes)  # primary-key order: no deadlocks
+    applied: list[Applied] = []
+    with db.begin_nested():
+        ensure_level_rows(db, tenant_id, store_id, [ln[0] for ln in ordered])
+        for product_id, delta, unit_cost in ordered:
+            stmt = (update(StockLevel)
+                    .where(StockLevel.tenant_id == tenant_id, StockLevel.store_id == store_id,
+                           StockLevel.product_id == product_id)
+                    .values(on_hand=StockLevel.on_hand + delta, updated_at=now)
+                    .returning(StockLevel.on_hand, StockLevel.low_stock_threshold)
+                    .execution_options(synchronize_session=False))
+            if policy == "block" and delta < 0:
+                stmt = stmt.where(StockLevel.on_hand + delta >= 0)
+            row = db.execute(stmt).one_or_none()
+            p = products.get(product_id)
+            if row is None:
+                have = db.scalar(select(StockLevel.on_hand).where(
+                    StockLevel.tenant_id == tenant_id, StockLevel.store_id == store_id,
+                    StockLevel.product_id == product_id)) or 0
+                raise Conflict(N_("Not enough stock of %(product)s: %(on_hand)s on hand, %(needed)s needed."),
+                               code="insufficient_stock",
+                               params={"product": product_label(p, product_id),
+                                       "on_hand": _qty(have), "needed": _qty(-delta)},
+                               extra={"product_id": str(product_id), "on_hand": _qty(have)})
+            on_hand, store_threshold = row
+            mv = StockMovement(tenant_id=tenant_id, id=_uuid7(), store_id=store_id, product_id=product_id, kind=kind,
+                               quantity=delta, unit_cost=unit_cost, balance_after=on_hand, ref_type=ref_type,
+                               ref_id=ref_id, reason=reason, note=note[:300], actor_id=actor.employee_id,
+                               actor_name=(actor.display_name or actor.username)[:60], occurred_at=now)
+            db.add(mv)
+            threshold = domain.effective_threshold(store_threshold, p.low_stock_threshold if p else None)
+            if domain.crossed_below(on_hand - delta, on_hand, threshold):
+                db.add(StockAlertEvent(tenant_id=tenant_id, store_id=store_id, product_id=product_id,
+                                       on_hand=on_hand, threshold=threshold, movement_kind=kind, occurred_at=now))
+            applied.append(Applied(product_id, delta, on_hand, mv.id))
+        db.flush()
+    return applied
+
+
+def _uuid7() -> uuid.UUID:
+    from cloudpos.ids import uuid7
+
+    return uuid7()
+
+
+def _qty(milli: int) -> str:
+    from cloudpos.money import milli_to_str
+
+    return milli_to_str(milli)
+
+
+def on_hand(db: Session, tenant_id: uuid.UUID, store_id: uuid.UUID,
+            product_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
+    ids = list(set(product_ids))
+    out: dict[uuid.UUID, int] = {}
+    for i in range(0, len(ids), 900):
+        chunk = ids[i:i + 900]
+        out.update(db.execute(select(StockLevel.product_id, StockLevel.on_hand).where(
+            StockLevel.tenant_id == tenant_id, StockLevel.store_id == store_id,
+            StockLevel.product_id.in_(chunk))).all())
+    return out
+
+
+def total_on_hand(db: Session, tenant_id: uuid.UUID, product_id: uuid.UUID, *, lock: bool = False) -> int:
+    """On-hand of a product over all the merchant's stores (the base of its moving-average cost).
+
+    With `lock`, the product's balance rows are locked (PostgreSQL; SQLite writers are serialized
+    anyway) in primary-key order until the transaction ends, so two receipts of the same product
+    cannot both average against the same old stock."""
+    stmt = select(StockLevel.on_hand).where(StockLevel.tenant_id == tenant_id, StockLevel.product_id == product_id)
+    if lock:
+        stmt = stmt.order_by(StockLevel.store_id).with_for_update()
+    return sum(db.scalars(stmt).all())
+
+
+def next_number(db: Session, tenant_id: uuid.UUID, prefix: str) -> str:
+    """A gap-free per-tenant document number (RK000001…), reserved in the caller's transaction."""
+    chain = f"doc:{prefix}"
+    seq, prev = chains.advance(db, tenant_id, chain)
+    chains.commit_link(db, tenant_id, chain, seq, prev)
+    return domain.doc_number(prefix, seq)
+
+
+def product_ref(p: ProductInfo | None) -> ProductRef | None:
+    if p is None:
+        return None
+    return ProductRef(id=p.id, sku=p.sku, name=p.name, barcodes=list(p.barcodes), unit=p.unit,
+                      category_id=p.category_id)
+
+
+def refs(db: Session, actor: Actor, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, ProductRef | None]:
+    products = catalog.get_products(db, actor, ids)
+    return {pid: product_ref(p) for pid, p in products.items()}

@@ -1,0 +1,1 @@
+"""Members and loyalty: registration, tiers, points, stored value, coupons, segments, campaigns, analytics."""

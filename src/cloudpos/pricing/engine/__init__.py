@@ -1,0 +1,1 @@
+"""Implementation modules of the price engine; import the API from ``cloudpos.pricing.domain``."""

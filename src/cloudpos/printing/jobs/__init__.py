@@ -1,0 +1,1 @@
+"""Sending queued print jobs after commit."""

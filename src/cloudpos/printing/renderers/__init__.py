@@ -1,0 +1,1 @@
+"""Renderers turn layout elements into text, ESC/POS bytes, HTML or PDF."""

@@ -1,0 +1,95 @@
+"""Writing a sales document (sale, refund or void): receipt number, hash link, lines, payments.
+
+Shared by checkout and refunds; runs inside their transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cloudpos import clock
+from cloudpos.audit import chains
+from cloudpos.audit.domain import link_hash
+from cloudpos.context import Actor
+from cloudpos.ids import uuid7
+from cloudpos.sales import chain, domain
+from cloudpos.sales.models import Sale, SaleLine, SalePayment
+from cloudpos.tenancy.models import Store
+
+
+@dataclass
+class LineDraft:
+    product_id: uuid.UUID
+    sku: str
+    name: str
+    category_id: uuid.UUID | None
+    qty: int
+    unit_price: int
+    list_amount: int
+    discount: int
+    amount: int
+    unit_cost: int = 0
+    is_gift: bool = False
+    original_line_no: int | None = None
+    discounts: list[dict[str, Any]] | None = None
+
+
+@dataclass
+class PaymentDraft:
+    method: str
+    amount: int
+    tendered: int | None = None
+    payment_id: uuid.UUID | None = None
+    reference: str = ""
+    card_brand: str = ""
+    card_last4: str = ""
+    approval_code: str = ""
+    member_pin: str | None = None  # used to pay, never stored
+
+
+def write(db: Session, actor: Actor, store: Store, *, kind: str, shift_id: uuid.UUID | None,
+          terminal_id: uuid.UUID | None, lines: list[LineDraft], payments: list[PaymentDraft], subtotal: int,
+          discount_total: int, total: int, cash_rounding: int, paid: int, change: int,
+          member_id: uuid.UUID | None = None, salesperson_id: uuid.UUID | None = None,
+          original_id: uuid.UUID | None = None, replaces_id: uuid.UUID | None = None,
+          pricing: dict[str, Any] | None = None, note: str = "", client_ref: str = "",
+          sale_id: uuid.UUID | None = None, points_earned: int = 0, points_redeemed: int = 0,
+          before_hash: Callable[[], None] | None = None) -> Sale:
+    """Insert the document complete, once (the tables are append-only). `before_hash` runs after the
+    receipt number is taken and before the payment rows are built (it may fill in payment ids)."""
+    now = clock.now()
+    name = chain.chain_name(store.id)
+    seq, prev = chains.advance(db, actor.tenant_id, name)
+    sale = Sale(tenant_id=actor.tenant_id, id=sale_id or uuid7(), kind=kind, original_id=original_id,
+                replaces_id=replaces_id, store_id=store.id, terminal_id=terminal_id, shift_id=shift_id,
+                cashier_id=actor.employee_id, cashier_name=actor.display_name, salesperson_id=salesperson_id,
+                member_id=member_id, receipt_seq=seq,
+                receipt_no=domain.receipt_no(store.code, domain.business_day(now, store.timezone), seq),
+                business_day=domain.business_day(now, store.timezone), subtotal=subtotal,
+                discount_total=discount_total, total=total, cash_rounding=cash_rounding, paid=paid, change=change,
+                pricing=pricing or {}, note=note, client_ref=client_ref, created_at=now, prev_hash=prev, hash="",
+                points_earned=points_earned, points_redeemed=points_redeemed)
+    if before_hash is not None:
+        before_hash()
+    rows = [SaleLine(tenant_id=actor.tenant_id, sale_id=sale.id, line_no=i + 1, product_id=ln.product_id,
+                     sku=ln.sku, name=ln.name, category_id=ln.category_id, qty=ln.qty, unit_price=ln.unit_price,
+                     list_amount=ln.list_amount, discount=ln.discount, amount=ln.amount, unit_cost=ln.unit_cost,
+                     is_gift=int(ln.is_gift), original_line_no=ln.original_line_no, discounts=ln.discounts or [])
+            for i, ln in enumerate(lines)]
+    pays = [SalePayment(tenant_id=actor.tenant_id, sale_id=sale.id, seq=i + 1, method=p.method, amount=p.amount,
+                        tendered=p.tendered, payment_id=p.payment_id, reference=p.reference,
+                        card_brand=p.card_brand, card_last4=p.card_last4, approval_code=p.approval_code)
+            for i, p in enumerate(payments)]
+    sale.hash = link_hash(prev, chain.payload(sale, rows, pays))
+    db.add(sale)
+    db.flush()
+    db.add_all(rows)
+    db.add_all(pays)
+    db.flush()
+    chains.commit_link(db, actor.tenant_id, name, seq, sale.hash)
+    return sale

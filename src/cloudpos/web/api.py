@@ -1,0 +1,5 @@
+"""The web module has no JSON API of its own: its HTML routes (the dashboard) are in views.py."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
