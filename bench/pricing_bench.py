@@ -230,8 +230,8 @@ def _report(
     samples: dict[str, tuple[list[float], list[float]]],
     applied: list[int],
 ) -> None:
-    from cloudpos.pricing.engine.api import find_applicable
     from cloudpos.pricing.engine.context import PricingContext
+    from cloudpos.pricing.engine.pricer import find_applicable
 
     sample = carts[0]
     ctx = PricingContext(sample, NOW)

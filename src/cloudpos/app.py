@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import time
 import uuid
@@ -65,10 +66,8 @@ class BodyLimit:
             if not too_large:
                 await send(message)
 
-        try:
+        with contextlib.suppress(_BodyTooLarge):
             await self.app(scope, counting_receive, guarded_send)
-        except _BodyTooLarge:
-            pass
         if too_large:
             await self._too_large(scope, receive, send, limit)
 

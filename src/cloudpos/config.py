@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
+    public_url: str = ""  # how customers' phones reach this server (e-receipt QR codes); default http://host:port
     secret_key: str = ""
     var_dir: Path = VAR
     default_locale: str = "zh_CN"
@@ -49,6 +50,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 50_000_000
     cookie_secure: bool = False
     log_json: bool = True
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def db_url(self) -> str:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import secrets
 
 import pytest
-from conftest import OWNER_PASSWORD, STAFF_PASSWORD, signup
 from foundation_util import assert_problem, audit_seq, events
+from merchants import OWNER_PASSWORD, STAFF_PASSWORD, signup
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import STAFF_PASSWORD, signup
 from foundation_util import assert_problem, audit_seq, count_rows, events
+from merchants import STAFF_PASSWORD, signup
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 

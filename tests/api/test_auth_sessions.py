@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import OWNER_PASSWORD, STAFF_PASSWORD, signup
 from foundation_util import assert_problem, events, read
+from merchants import OWNER_PASSWORD, STAFF_PASSWORD, signup
 from sqlalchemy import MetaData, select
 
 from cloudpos.auth.models import AuthSession, Employee

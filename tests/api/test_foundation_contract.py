@@ -7,8 +7,8 @@ import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from conftest import OWNER_PASSWORD, STAFF_PASSWORD, signup
 from foundation_util import assert_problem, events
+from merchants import OWNER_PASSWORD, STAFF_PASSWORD, signup
 
 from cloudpos.auth.permissions import ALL, BUILTIN_ROLES
 from cloudpos.config import get_settings

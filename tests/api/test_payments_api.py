@@ -85,6 +85,8 @@ def test_provider_secret_is_write_only_and_test_connection(client, merchant, fas
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "public_key"
     bad = client.patch(f"{API}/payment-providers/wechat", headers=merchant.owner, json={"secret": "short"})
     assert bad.status_code == 422
+    bad = client.patch(f"{API}/payment-providers/wechat", headers=merchant.owner, json={"cert_path": "/no/such.pem"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "cert_path"
     wrong = client.patch(f"{API}/payment-providers/wechat", headers=merchant.owner, json={"secret": "f" * 32})
     assert wrong.status_code == 200
     r = client.post(f"{API}/payment-providers/wechat/test", headers=merchant.owner)

@@ -1,4 +1,4 @@
-from conftest import signup
+from merchants import signup
 
 
 def test_signup_login_me(client):

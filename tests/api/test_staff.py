@@ -6,8 +6,8 @@ from __future__ import annotations
 import secrets
 
 import pytest
-from conftest import STAFF_PASSWORD
 from foundation_util import assert_problem, audit_seq, events
+from merchants import STAFF_PASSWORD
 
 from cloudpos.auth.permissions import BUILTIN_ROLES
 

@@ -33,7 +33,8 @@ def _setup(base: str) -> dict:
             ("CHIPS", "乐事薯片原味", 800, "6902345678903", False),
             ("APPLE", "红富士苹果", 1290, "10001", True)]:
         body = {"sku": sku, "name": name, "price": price, "cost": price // 2, "category_id": cat["id"],
-                "barcodes": [barcode] if not weighed else [], "sold_by_weight": weighed, "unit": "千克" if weighed else "件"}
+                "barcodes": [barcode] if not weighed else [], "sold_by_weight": weighed,
+                "unit": "千克" if weighed else "件"}
         if weighed:
             body["sku"] = "10001"
         r = c.post("/api/v1/products", headers=h, json=body)
@@ -95,7 +96,8 @@ def test_cashier_sells_holds_pays_refunds_and_closes(browser, live_server, artif
     page.keyboard.press("F2")
     page.fill("[data-testid=member-query]", "13800138000")
     page.press("[data-testid=member-query]", "Enter")
-    page.wait_for_function("(document.querySelector('[data-testid=member-name]') || {}).textContent?.includes('李会员')")
+    page.wait_for_function(
+        "(document.querySelector('[data-testid=member-name]') || {}).textContent?.includes('李会员')")
     # hold and recall
     page.once("dialog", lambda d: d.accept("穿蓝衣服"))
     page.keyboard.press("F6")

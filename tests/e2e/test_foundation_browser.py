@@ -36,7 +36,7 @@ def _logout(page) -> None:
 def test_signup_staff_and_permissions(browser, live_server, artifacts):
     base = live_server.url
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(30_000)  # the test machine may be busy
     page = context.new_page()
     try:
         # 1. Sign up (商户注册): a field error first, then the real thing.

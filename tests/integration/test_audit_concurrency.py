@@ -7,7 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from conftest import signup
+from merchants import signup
 from sqlalchemy import select
 
 from cloudpos.audit import service as audit_service
@@ -29,7 +29,8 @@ def test_parallel_audited_writes_leave_a_gap_free_verified_chain(live_server, cl
         return http.patch(f"/api/v1/employees/{targets[i % 4]}", headers=m.owner, json={"display_name": f"Par {i}"})
 
     with httpx.Client(base_url=live_server.url, timeout=120) as http, ThreadPoolExecutor(N) as pool:
-        seq_before = http.get("/api/v1/audit-events", headers=m.owner, params={"page_size": 1}).json()["items"][0]["seq"]
+        latest = http.get("/api/v1/audit-events", headers=m.owner, params={"page_size": 1}).json()["items"]
+        seq_before = latest[0]["seq"]
         responses = list(pool.map(one, range(N)))
     statuses = [r.status_code for r in responses]
     assert statuses.count(200) == 16 and statuses.count(403) == 4, [r.text for r in responses if r.status_code >= 500]

@@ -162,7 +162,8 @@ def test_double_points_campaign_and_coupon_campaign(app, merchant):
         seg = segments.save(db, actor, SegmentIn(name="同意营销", filters=SegmentFilters(marketing_consent=True)))
         now = clock.now()
         boost = campaigns.save(db, actor, CampaignIn(name="双倍积分周", segment_id=seg.id, action="double_points",
-                                                     starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=7)))
+                                                     starts_at=now - timedelta(hours=1),
+                                                     ends_at=now + timedelta(days=7)))
         gift = campaigns.save(db, actor, CampaignIn(name="送券", segment_id=seg.id, action="coupon",
                                                     template_id=uuid.uuid4()))
     with _session(app, tenant) as db:

@@ -227,3 +227,30 @@ def test_a_flow_that_outlives_its_deadline_loses_to_reconcile(shop, fast_payment
     assert not r.ok and r.status == "reversed"
     t = trade(fast_payments, shop, r.payment_id)
     assert t["charges"] == 1 and t["reversed"]
+
+
+def test_reserved_refunds_in_the_documents_transaction(shop, fast_payments, app):  # noqa: F811
+    """reserve_wallet_refund runs in the refund document's transaction (rolled back with it); after the commit
+    send_reserved_refund sends it; one that is never sent (crash) is sent by the reconciliation job."""
+    db, actor, m = shop
+    r = pay(shop, "alipay", "1300", amount=2000)
+    service.attach_to_sale(db, actor, r.payment_id, uuid.uuid4())  # the sale was completed
+    db.commit()
+    service.reserve_wallet_refund(db, actor, r.payment_id, 500, reason="rolled back")
+    db.rollback()  # the document's transaction failed: nothing reserved
+    assert row(shop, r.payment_id).refunded_fen == 0
+    rid = service.reserve_wallet_refund(db, actor, r.payment_id, 500, reason="return")
+    db.commit()
+    assert service.send_reserved_refund(db, actor, rid).ok
+    assert service.send_reserved_refund(db, actor, rid).ok  # again: nothing more happens
+    crashed = service.reserve_wallet_refund(db, actor, r.payment_id, 700, reason="return")
+    db.commit()  # ... and the process dies before sending
+    report = reconcile.reconcile(app.state.sessionmaker, tenant_id=m.tenant_id)
+    assert report.refunds_retried == 1
+    from cloudpos.payments.models import PaymentRefund
+
+    db.expire_all()
+    assert db.get(PaymentRefund, (m.tenant_id, crashed)).status == "succeeded"
+    db.commit()
+    assert row(shop, r.payment_id).refunded_fen == 1200
+    assert trade(fast_payments, shop, r.payment_id)["refunded_fen"] == 1200

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cloudpos.audit import service as audit
@@ -209,8 +209,3 @@ def ensure_path(db: Session, tenant_id: uuid.UUID, names: list[str],
             parent = db.get(Category, (tenant_id, cid))
     assert parent is not None
     return parent.id, created
-
-
-def reassign_all(db: Session, tenant_id: uuid.UUID, from_id: uuid.UUID, to_id: uuid.UUID | None) -> None:
-    db.execute(update(Product).where(Product.tenant_id == tenant_id, Product.category_id == from_id)
-               .values(category_id=to_id))

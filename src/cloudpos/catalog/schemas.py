@@ -48,7 +48,7 @@ class CategoryOut(BaseModel):
     full_name: str  # "食品 > 饮料 > 碳酸饮料"
     depth: int
     sort_order: int
-    product_count: int = 0
+    product_count: int = 0  # including the products of its sub-categories
 
 
 # --- products ---------------------------------------------------------------------------------

@@ -14,10 +14,13 @@ For the sales module
 * ``record_offline_payment(db, actor, store_id, method, amount_fen, ...)`` — cash, card, stored value,
   points, coupon; inside the sale's transaction. Card: approval code, brand and last 4 only; any field
   holding 13+ digits in a row (a card number) is refused with 422.
-* ``refund_wallet(db, actor, payment_id, amount_fen, refund_id=..., reason=...)`` → ``RefundResult``;
-  own transactions like ``start_wallet_payment`` (pass the same ``refund_id`` on a retry: at most one
-  refund per id, at the gateway too). ``record_offline_refund`` for the other methods (caller's
-  transaction).
+* Wallet refunds as part of a refund document: ``reserve_wallet_refund(db, actor, payment_id, amount_fen,
+  reason=..., sale_ref=...)`` → refund id, inside the document's transaction (never more than is left);
+  then, after the commit, ``send_reserved_refund(db, actor, refund_id)`` → ``RefundResult`` (an unknown
+  outcome stays pending and the reconciliation job sends it again, deduplicated by out_refund_no).
+  ``refund_wallet(db, actor, payment_id, amount_fen, refund_id=..., reason=...)`` does both, standalone
+  (own transactions; the same ``refund_id`` on a retry resumes that refund, never a second one).
+  ``record_offline_refund`` for the other methods (caller's transaction).
 * ``methods_for_store(db, actor, store_id)`` → the effective methods (store override, else merchant-wide,
   else the defaults).
 * ``payment(db, actor, payment_id)`` → ``PaymentOut``.
@@ -28,6 +31,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -252,7 +256,11 @@ def _check_provider_patch(provider: str, data: ProviderPatch) -> None:
                     RSA.importKey(pem(value, kind))
                 except (ValueError, IndexError, TypeError):
                     errors.append(FieldError(name, N_("This is not an RSA key (PEM or base64)."), {}, "invalid_key"))
-    elif data.secret is not None and data.secret and len(data.secret.strip()) != 32:
+    for name in ("cert_path", "key_path"):
+        value = getattr(data, name)
+        if value and not Path(value).is_file():
+            errors.append(FieldError(name, N_("No such file on the server."), {}, "not_found"))
+    if provider == "wechat" and data.secret is not None and data.secret and len(data.secret.strip()) != 32:
         errors.append(FieldError("secret", N_("The WeChat Pay API key has 32 characters."), {}, "invalid_key"))
     if errors:
         raise Invalid(errors=errors)
@@ -430,11 +438,13 @@ def attach_to_sale(db: Session, actor: Actor, payment_id: uuid.UUID, sale_id: uu
 
 def record_offline_payment(db: Session, actor: Actor, store_id: uuid.UUID, method: str, amount_fen: int, *,
                            terminal_id: uuid.UUID | None = None, sale_id: uuid.UUID | None = None,
-                           sale_ref: str = "", card_brand: str = "", card_last4: str = "",
-                           approval_code: str = "", reference: str = "") -> PaymentOut:
+                           sale_ref: str | None = "", card_brand: str | None = "", card_last4: str | None = "",
+                           approval_code: str | None = "", reference: str | None = "") -> PaymentOut:
     """Cash, card (paid on the external card terminal), stored value, points, coupon — in the caller's
     transaction. Never accepts a card number: any field with 13+ digits in a row is refused (422)."""
     actor.require("sale.create")
+    card_brand, card_last4, approval_code, reference, sale_ref = (
+        (v or "").strip() for v in (card_brand, card_last4, approval_code, reference, sale_ref))
     texts = {"card_brand": card_brand, "card_last4": card_last4, "approval_code": approval_code,
              "reference": reference, "sale_ref": sale_ref}
     pan = [FieldError(k, N_("Never enter a card number: only the last 4 digits and the approval code."), {},
@@ -523,30 +533,59 @@ def _settle_refund_total(p: Payment) -> None:
         p.status = domain.REFUNDED
 
 
+def reserve_wallet_refund(db: Session, actor: Actor, payment_id: uuid.UUID, amount_fen: int, *,
+                          reason: str = "", sale_ref: str = "", refund_id: uuid.UUID | None = None) -> uuid.UUID:
+    """Inside the refund document's transaction: reserve `amount_fen` of a wallet payment (never more than
+    is left) and write a pending refund. Returns the refund id; after the commit, call
+    `send_reserved_refund`. If the process dies in between, the reconciliation job sends it."""
+    actor.require("sale.refund")
+    p = _get(db, actor, payment_id)
+    if p.method not in domain.WALLET_METHODS:
+        raise Conflict(N_("Only wallet payments are refunded through a provider."), code="not_a_wallet_payment")
+    return _reserve_refund(db, actor, p, amount_fen, refund_id, reason, sale_ref).id
+
+
+def send_reserved_refund(db: Session, actor: Actor, refund_id: uuid.UUID) -> RefundResult:
+    """After the commit: send a reserved refund to the gateway and record the outcome. Never raises for
+    gateway trouble: an unknown outcome stays pending and the reconciliation job sends it again (the
+    gateway deduplicates by out_refund_no). Safe to call again."""
+    ref = db.get(PaymentRefund, (actor.tenant_id, refund_id))
+    if ref is None:
+        raise NotFound(N_("Refund not found."))
+    if ref.status != "pending":
+        return _refund_result(ref)
+    p = db.get(Payment, (actor.tenant_id, ref.payment_id))
+    try:
+        client = gateways.build(gateways.resolve(db, actor.tenant_id, p.provider or p.method))
+        db.commit()
+    except Conflict:
+        db.rollback()
+        log.warning("refund left pending: provider not configured", refund_id=str(refund_id))
+        return _refund_result(ref)
+    return _run_refund(db, client, p, ref)
+
+
 def refund_wallet(db: Session, actor: Actor, payment_id: uuid.UUID, amount_fen: int, *,
                   refund_id: uuid.UUID | None = None, reason: str = "", sale_ref: str = "") -> RefundResult:
-    """Refund (part of) a wallet payment through its provider. Commits a pending refund (reserving the
-    amount) first, then calls the gateway, then records the outcome. A retry with the same `refund_id`
-    resumes that refund (the gateway deduplicates by out_refund_no), never a second one."""
+    """Refund (part of) a wallet payment through its provider, standalone: commits a pending refund
+    (reserving the amount) first, then calls the gateway, then records the outcome. A retry with the
+    same `refund_id` resumes that refund (the gateway deduplicates by out_refund_no), never a second one."""
     actor.require("sale.refund")
     try:
         p = _get(db, actor, payment_id)
-        if p.method not in domain.WALLET_METHODS:
-            raise Conflict(N_("Only wallet payments are refunded through a provider."), code="not_a_wallet_payment")
         ref = db.get(PaymentRefund, (actor.tenant_id, refund_id)) if refund_id else None
         if ref is not None:
             if ref.payment_id != p.id or ref.amount_fen != amount_fen:
                 raise Conflict(N_("This refund id was used for another refund."), code="idempotency_conflict")
-            if ref.status != "pending":
-                return _refund_result(ref)
+            rid = ref.id
         else:
-            ref = _reserve_refund(db, actor, p, amount_fen, refund_id, reason, sale_ref)
-        client = gateways.build(gateways.resolve(db, actor.tenant_id, p.provider or p.method))
+            rid = reserve_wallet_refund(db, actor, payment_id, amount_fen, reason=reason, sale_ref=sale_ref,
+                                        refund_id=refund_id)
         db.commit()
     except BaseException:
         db.rollback()
         raise
-    return _run_refund(db, client, p, ref)
+    return send_reserved_refund(db, actor, rid)
 
 
 def _run_refund(db: Session, client: Any, p: Payment, ref: PaymentRefund) -> RefundResult:

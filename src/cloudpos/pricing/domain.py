@@ -31,7 +31,6 @@ Choosing promotions (``engine.search``)
     gifts, then higher priority, then smaller id. The result explains the choice.
 """
 
-from cloudpos.pricing.engine.api import cash_due, price_cart, price_combination
 from cloudpos.pricing.engine.context import PromotionIndex
 from cloudpos.pricing.engine.model import (
     ALL_PRODUCTS,
@@ -63,6 +62,7 @@ from cloudpos.pricing.engine.model import (
     Stacking,
     Validity,
 )
+from cloudpos.pricing.engine.pricer import cash_due, price_cart, price_combination
 from cloudpos.pricing.engine.result import (
     AppliedDiscount,
     AppliedPromotion,

@@ -36,11 +36,28 @@ def _row_values(data: PromotionIn) -> dict[str, Any]:
     }
 
 
-def _names(db: Session, tenant_id: uuid.UUID) -> dict[str, str]:
-    """Ids → names for describing a rule in words (categories and products)."""
+def _names(db: Session, tenant_id: uuid.UUID, rows: list[Any] | None = None) -> dict[str, str]:
+    """Ids → names for describing a rule in words (categories, member tiers, and the products the
+    given promotions mention — without them a product scope reads as a list of ids)."""
     from cloudpos.catalog import service as catalog
+    from cloudpos.members import service as members
 
-    return {str(k): v.split(" > ")[-1] for k, v in catalog.category_full_names(db, tenant_id).items()}
+    names = {str(k): v.split(" > ")[-1] for k, v in catalog.category_full_names(db, tenant_id).items()}
+    names.update({str(k): t.name for k, t in members.program.tiers_by_id(db, tenant_id).items()})
+    ids: set[str] = set()
+    for row in rows or []:
+        scope, rule = row.scope or {}, row.rule or {}
+        ids.update(scope.get("product_ids", ()), scope.get("exclude_product_ids", ()),
+                   rule.get("get_product_ids", ()), (i.get("product_id") for i in rule.get("items", ())))
+    wanted = []
+    for i in ids:
+        try:
+            wanted.append(uuid.UUID(str(i)))
+        except ValueError:
+            continue
+    if wanted:
+        names.update({str(k): b.name for k, b in catalog.product_briefs(db, tenant_id, wanted).items()})
+    return names
 
 
 def _gift_name(db: Session, tenant_id: uuid.UUID, rule: dict[str, Any]) -> None:
@@ -78,7 +95,7 @@ def state(p: Promotion, today: date) -> str:
 
 
 def to_out(db: Session, p: Promotion, names: dict[str, str] | None = None, tz: str = "Asia/Shanghai") -> PromotionOut:
-    names = names if names is not None else _names(db, p.tenant_id)
+    names = names if names is not None else _names(db, p.tenant_id, [p])
     lang = "zh" if current_locale.get() == "zh_CN" else "en"
     try:
         text = d.describe_promotion(codec.to_domain(p), lang, names)
@@ -125,7 +142,7 @@ def list_promotions(db: Session, actor: Actor, *, state_filter: str | None = Non
     total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = db.scalars(stmt.order_by(Promotion.priority.desc(), Promotion.created_at.desc())
                       .offset((page - 1) * page_size).limit(page_size)).all()
-    names = _names(db, actor.tenant_id)
+    names = _names(db, actor.tenant_id, list(rows))
     return [to_out(db, p, names) for p in rows], total
 
 
@@ -140,7 +157,7 @@ def create(db: Session, actor: Actor, data: PromotionIn) -> PromotionOut:
     db.flush()
     out = to_out(db, p)
     audit.record(db, actor, "promotion.create", target_type="promotion", target_id=p.id, target_label=p.name,
-                 after={**values, "description": out.description})
+                 after={**{k: _plain(v) for k, v in values.items()}, "description": out.description})
     return out
 
 

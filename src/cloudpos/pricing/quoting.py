@@ -131,7 +131,9 @@ def _member_prices(db: Session, tenant_id: uuid.UUID, ids: list[uuid.UUID]) -> d
 
 def price(db: Session, actor: Actor, store_id: uuid.UUID, wanted: list[WantedLine], *,
           member_id: uuid.UUID | None = None, coupon_codes: list[str] | None = None,
-          manual: list[WantedManual] | None = None, manual_approved: bool = False) -> Priced:
+          manual: list[WantedManual] | None = None, manual_approved: bool = False,
+          draft: d.Promotion | None = None) -> Priced:
+    """`draft`: an unsaved promotion to price with (the form's preview), replacing its saved version."""
     from cloudpos.members import service as members
 
     store = tenancy.get_store(db, actor, store_id)
@@ -168,7 +170,10 @@ def price(db: Session, actor: Actor, store_id: uuid.UUID, wanted: list[WantedLin
         coupons=tuple(coupons), manual_discounts=tuple(manual_discounts),
         cash_rounding=d.CashRounding(getattr(settings, "cash_rounding", "none")),
     )
-    result = d.price_cart(cart, promotion_index(db, actor.tenant_id), clock.now())
+    index = promotion_index(db, actor.tenant_id)
+    if draft is not None:
+        index = d.PromotionIndex([p for p in index.promotions if p.id != draft.id] + [draft])
+    result = d.price_cart(cart, index, clock.now())
     return Priced(store_id, lines, result, problems, member)
 
 

@@ -7,7 +7,8 @@ from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from cloudpos.context import Actor
@@ -27,7 +28,7 @@ from cloudpos.sales.schemas import (
     ShiftReport,
     VoidIn,
 )
-from cloudpos.schemas import Page, PageNo, PageSize
+from cloudpos.schemas import Page, PageNo, PageSize, StrictModel
 from cloudpos.web.deps import client_ip, get_db, requires
 
 router = APIRouter(tags=["sales"])
@@ -71,6 +72,41 @@ def sale_by_receipt(receipt_no: str, actor: Actor = Depends(requires("sale.view"
 def get_sale(sale_id: uuid.UUID, actor: Actor = Depends(requires("sale.view")),
              db: Session = Depends(get_db)) -> SaleOut:
     return service.sale_out(db, actor, service.get_sale_row(db, actor, sale_id))
+
+
+@router.get("/sales/{sale_id}/receipt", response_class=Response,
+            responses={200: {"content": {"application/octet-stream": {}, "text/plain": {}, "text/html": {},
+                                         "application/pdf": {}}}})
+def receipt(sale_id: uuid.UUID, format: Literal["escpos", "text", "html", "pdf"] = "html",  # noqa: A002
+            lang: Literal["zh_CN", "en"] | None = None, actor: Actor = Depends(requires("sale.view")),
+            db: Session = Depends(get_db)) -> Response:
+    """The receipt as ESC/POS bytes (application/octet-stream), plain text, an HTML print page or an A4 PDF."""
+    r = service.render_receipt(db, actor, sale_id, format, lang)
+    return Response(r.content, media_type=r.media_type)
+
+
+class PrintIn(StrictModel):
+    printer_id: uuid.UUID | None = None
+
+
+class PrintOut(BaseModel):
+    job_id: uuid.UUID | None
+    queued: bool
+
+
+@router.post("/sales/{sale_id}/print", status_code=202, response_model=PrintOut)
+def reprint(sale_id: uuid.UUID, data: PrintIn | None = None, actor: Actor = Depends(requires("sale.view")),
+            db: Session = Depends(get_db)) -> PrintOut:
+    """Reprint (marked 重打印 / REPRINT) on the given printer or the store's default."""
+    job = service.reprint_receipt(db, actor, sale_id, data.printer_id if data else None)
+    return PrintOut(job_id=job, queued=job is not None)
+
+
+@router.get("/receipts/{token}/sale", response_model=SaleOut)
+def sale_from_receipt_qr(token: str, actor: Actor = Depends(requires("sale.view")),
+                         db: Session = Depends(get_db)) -> SaleOut:
+    """The sale a scanned receipt QR code (e-receipt link) names — how the till starts a refund."""
+    return service.sale_out(db, actor, service.sale_from_receipt_token(db, actor, token[:400]))
 
 
 @router.post("/sales/{sale_id}/refunds", status_code=201, response_model=SaleOut)

@@ -153,9 +153,11 @@ def create_sale(db: Session, actor: Actor, data: SaleIn, *, idempotency_key: str
     except idempotency.Replay as replay:
         db.rollback()
         return replay.status_code, replay.response
-    except BaseException:
+    except BaseException as exc:
         db.rollback()
         _give_back(db, actor, charged)
+        if isinstance(exc, members.WrongPin):
+            members.note_pin_failure(db, actor, exc.member_id)  # counted after the rollback; locks after 5
         raise
 
 

@@ -15,6 +15,7 @@ from cloudpos.errors import Conflict, NotFound
 from cloudpos.i18n import N_
 from cloudpos.sales.models import HeldCart
 from cloudpos.sales.schemas import HeldCartOut, HoldIn
+from cloudpos.tenancy import service as tenancy
 
 
 def to_out(h: HeldCart) -> HeldCartOut:
@@ -25,7 +26,7 @@ def to_out(h: HeldCart) -> HeldCartOut:
 @use_case
 def hold(db: Session, actor: Actor, data: HoldIn) -> HeldCartOut:
     actor.require("sale.create")
-    actor.check_store(data.store_id)
+    tenancy.get_store(db, actor, data.store_id)  # 404 for a store that is not the caller's
     h = HeldCart(tenant_id=actor.tenant_id, store_id=data.store_id, terminal_id=data.terminal_id,
                  employee_id=actor.employee_id or uuid.UUID(int=0), employee_name=actor.display_name,
                  note=data.note, cart=data.cart, total=data.total)
@@ -37,7 +38,7 @@ def hold(db: Session, actor: Actor, data: HoldIn) -> HeldCartOut:
 
 
 def list_held(db: Session, actor: Actor, store_id: uuid.UUID) -> list[HeldCartOut]:
-    actor.check_store(store_id)
+    tenancy.get_store(db, actor, store_id)
     rows = db.scalars(select(HeldCart).where(HeldCart.tenant_id == actor.tenant_id, HeldCart.store_id == store_id,
                                              HeldCart.status == "held").order_by(HeldCart.created_at)).all()
     return [to_out(h) for h in rows]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cloudpos.sales import checkout, held, queries, refunds, shifts
+from cloudpos.sales import checkout, held, queries, receipts, refunds, shifts
 from cloudpos.sales.hooks import on_committed, on_document
 
 create_sale = checkout.create_sale
@@ -25,6 +25,11 @@ list_shifts = shifts.list_shifts
 current_shift = shifts.open_shift_for
 shift_out = shifts.to_out
 
+render_receipt = receipts.render
+reprint_receipt = receipts.reprint
+sale_from_receipt_token = receipts.sale_from_token
+receipt_data = receipts.receipt_data
+
 hold_cart = held.hold
 list_held = held.list_held
 recall_cart = held.recall
@@ -32,6 +37,7 @@ recall_cart = held.recall
 __all__ = [
     "create_sale", "create_refund", "void_sale", "get_sale_row", "sale_by_receipt_no", "sale_out", "list_sales",
     "lines_of", "payments_of", "SaleFilter", "open_shift", "close_shift", "move_cash", "shift_report",
-    "list_shifts", "current_shift", "shift_out", "hold_cart", "list_held", "recall_cart", "on_document",
+    "list_shifts", "current_shift", "shift_out", "render_receipt", "reprint_receipt", "sale_from_receipt_token",
+    "receipt_data", "hold_cart", "list_held", "recall_cart", "on_document",
     "on_committed",
 ]

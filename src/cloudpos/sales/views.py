@@ -166,13 +166,13 @@ def customer_display(request: Request, actor: Actor = Depends(requires("sale.cre
 @router.post("/pos/display/state")
 async def push_display(request: Request, actor: Actor = Depends(requires("sale.create")),
                        db: Session = Depends(get_db)) -> Response:
+    try:
+        state = json.loads(await request.body() or b"{}")  # read before any lock is taken
+    except ValueError:
+        state = {}
     terminal = await run_in_threadpool(_terminal_for, request, actor, db)
     if terminal is None:
         raise NotFound(N_("Terminal not found."))
-    try:
-        state = json.loads(await request.body() or b"{}")
-    except ValueError:
-        state = {}
     version = await run_in_threadpool(display.set_state, db, actor, terminal.id,
                                       state if isinstance(state, dict) else {})
     return Response(json.dumps({"version": version}), media_type="application/json")
@@ -185,6 +185,8 @@ async def display_stream(request: Request, actor: Actor = Depends(requires("sale
     terminal = await run_in_threadpool(_terminal_for, request, actor, db)
     if terminal is None:
         raise NotFound(N_("Terminal not found."))
+    # the request's own session would hold the SQLite write lock (BEGIN IMMEDIATE) for as long as the stream runs
+    await run_in_threadpool(db.close)
     factory = request.app.state.sessionmaker
 
     def read() -> tuple[int, dict]:

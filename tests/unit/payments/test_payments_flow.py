@@ -18,9 +18,9 @@ FAST = flow.Timing(poll_interval_s=0.05, deadline_s=1.5, reverse_attempts=3)
 def client(sb, protocol):
     c = throwaway_credentials()
     if protocol == "wechat":
-        return WechatPay(WechatConfig(sb.url, c.wechat_appid, c.wechat_mch_id, c.wechat_api_key, timeout_s=0.3))
+        return WechatPay(WechatConfig(sb.url, c.wechat_appid, c.wechat_mch_id, c.wechat_api_key, timeout_s=1.0))
     return Alipay(AlipayConfig(sb.url + "/gateway.do", c.alipay_app_id, c.app_private_key, c.alipay_public_key,
-                               timeout_s=0.3))
+                               timeout_s=1.0))
 
 
 def run(sb, protocol, scenario):

@@ -133,3 +133,11 @@ def test_notifications_signed_by_the_sandbox_verify_and_tampered_ones_do_not(san
         client.verify_notification(tampered)
     with pytest.raises(InvalidNotification):
         client.verify_notification(b"<xml>not signed</xml>" if protocol == "wechat" else b"a=b")
+
+
+def test_an_unreadable_client_certificate_is_an_unknown_outcome_not_a_crash(sandbox):  # noqa: F811
+    c = throwaway_credentials()
+    client = WechatPay(WechatConfig(sandbox.url, c.wechat_appid, c.wechat_mch_id, c.wechat_api_key,
+                                    cert_path="/nonexistent/apiclient_cert.pem", timeout_s=1))
+    r = client.reverse(uuid.uuid4().hex)
+    assert r.outcome == UNKNOWN and r.code == "CLIENT_CERT" and r.retry

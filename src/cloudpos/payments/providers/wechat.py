@@ -211,7 +211,10 @@ class WechatPay:
         body = {"appid": cfg.appid, "mch_id": cfg.mch_id, "nonce_str": nonce(), "sign_type": cfg.sign_type,
                 **{k: v for k, v in params.items() if v != ""}}
         body["sign"] = sign(body, cfg.api_key, cfg.sign_type)
-        http = shared_client(cfg.cert_path, cfg.key_path) if cert and cfg.cert_path else shared_client()
+        try:
+            http = shared_client(cfg.cert_path, cfg.key_path) if cert and cfg.cert_path else shared_client()
+        except (OSError, ValueError) as exc:  # an unreadable client certificate (ssl.SSLError is an OSError)
+            return GatewayResult(UNKNOWN, code="CLIENT_CERT", message=short(type(exc).__name__))
         try:
             r = http.post(cfg.gateway_url.rstrip("/") + path, content=to_xml(body).encode(), timeout=cfg.timeout_s,
                           headers={"Content-Type": "text/xml; charset=utf-8"})

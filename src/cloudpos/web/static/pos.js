@@ -27,6 +27,13 @@
     return s;
   }
 
+  /* "2.000" -> "2", "1.250" -> "1.25": quantities as people write them (string work, no float) */
+  function qty(text) {
+    const s = String(text ?? "");
+    if (!/^-?\d+\.\d+$/.test(s)) return s;
+    return s.replace(/0+$/, "").replace(/\.$/, "");
+  }
+
   function uuid() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     return "k" + Date.now() + Math.random().toString(16).slice(2);
@@ -68,17 +75,20 @@
     return {
       cfg: config, t: t,
       lines: [], member: null, coupons: [], manual: [],
-      quote: null, selected: -1, scan: "", flash: null, busy: false,
+      quote: null, stale: false, selected: -1, scan: "", flash: null, busy: false,
       queue: Promise.resolve(), version: 0,
       dialog: null, picker: [], held: [], memberQuery: "", couponCode: "",
       discount: { scope: "order", kind: "percent", value: "" },
       tenders: [], payMethod: "cash", payAmount: "", tendered: "", authCode: "", cardLast4: "", approval: "",
       memberPin: "", idemKey: null, override: { username: "", password: "" }, receipt: null,
       refund: { receipt: "", sale: null, qty: {}, reason: "", result: null }, closeCash: "",
-      fen, lastScanAt: 0,
+      fen, qty, lastScanAt: 0,
 
       init() {
         this.focusLoop();
+        // whatever closes a dialog (button, Esc, a click outside, a completed action), the scanner
+        // field gets the focus back
+        this.$watch("dialog", (v) => { if (!v) this.refocus(); });
         window.addEventListener("keydown", (e) => this.onKey(e));
         this.pushDisplay();
       },
@@ -101,7 +111,23 @@
       get cashDue() { return this.quote ? this.quote.cash_due : 0; },
       get paid() { return this.tenders.reduce((s, x) => s + x.amount, 0); },
       get remaining() { return Math.max(0, this.total - this.paid); },
-      get itemCount() { return this.lines.length; },
+      /* pieces: whole quantities add up; a weighed line counts as one piece */
+      get itemCount() {
+        return this.lines.reduce((n, l) => n + (l.weighed || l.scale ? 1 : (parseInt(l.quantity, 10) || 0)), 0);
+      },
+      /* change while typing the cash handed over (integer fen); null when there is nothing to show */
+      get changePreview() {
+        if (this.payMethod !== "cash" || !this.tendered) return null;
+        const given = yuanToFen(this.tendered), amount = yuanToFen(this.payAmount);
+        if (given === null || amount === null) return null;
+        return Math.max(0, given - amount);
+      },
+      methodName(code) { return (this.t.methods && this.t.methods[code]) || code; },
+      closeDialog() {
+        if (this.dialog === "receipt") { this.newSale(); return; }
+        this.dialog = null;
+        this.refocus();
+      },
 
       /* ---- scanning ------------------------------------------------------------------------ */
       submitScan() {
@@ -156,6 +182,8 @@
       /* ---- cart changes and pricing ----------------------------------------------------------- */
       changed() {
         this.idemKey = null;
+        this.version++; // a quote already on its way is for an older cart: ignore it
+        this.stale = true;
         clearTimeout(this._quoteTimer);
         this._quoteTimer = setTimeout(() => this.requote(), 60);
       },
@@ -179,6 +207,7 @@
         if (v !== this.version) return; // a newer cart is being priced
         if (!res.ok) { this.say("danger", problemText(res, this.t.error)); return; }
         this.quote = res.data;
+        this.stale = false;
         res.data.lines.forEach(q => {
           const l = this.lines[q.index];
           if (l) Object.assign(l, { amount: q.amount, discount: q.discount, discounts: q.discounts,
@@ -298,8 +327,11 @@
       },
 
       /* ---- payment ------------------------------------------------------------------------- */
-      openPay() {
-        if (!this.lines.length || !this.quote) return;
+      async openPay() {
+        // F9 / Enter right after a scan: let the scans and the pricing finish first, never pay a stale total
+        await this.queue;
+        if (this.stale && this.lines.length) { clearTimeout(this._quoteTimer); await this.requote(); }
+        if (!this.lines.length || !this.quote || this.stale) return;
         if (this.quote.approvals && this.quote.approvals.length && !this.override.username) {
           this.dialog = "override"; return;
         }
@@ -441,23 +473,33 @@
                                          discount: l.discount || 0 })),
           subtotal: q ? q.subtotal : 0, discount_total: q ? q.discount_total : 0, total: q ? q.total : 0,
           paid: this.paid, member: this.member ? this.member.name : "",
-          discounts: q ? q.explanation : [],
+          // the customer sees the names of the promotions that apply, not the engine's reasoning
+          discounts: [...new Set(this.lines.flatMap(l => (l.discounts || []).map(d => d.name)))],
         };
         clearTimeout(this._displayTimer);
         this._displayTimer = setTimeout(() => {
-          fetch("/pos/display/state", { method: "POST", headers: { "Content-Type": "application/json" },
-                                         body: JSON.stringify(state) }).catch(() => {});
+          // one state at a time, in order: two requests in flight could reach the server swapped and
+          // leave the customer looking at the payment screen after the thank-you
+          this._displaySent = (this._displaySent || Promise.resolve()).then(() =>
+            fetch("/pos/display/state", { method: "POST", headers: { "Content-Type": "application/json" },
+                                          body: JSON.stringify(state) })).catch(() => {});
         }, 50);
       },
 
       /* ---- keyboard ------------------------------------------------------------------------- */
       onKey(e) {
-        const map = { F2: () => { this.dialog = "member"; }, F3: () => { this.dialog = "coupon"; },
+        const map = { F1: () => { this.dialog = this.dialog === "help" ? null : "help"; },
+          F2: () => { this.dialog = "member"; }, F3: () => { this.dialog = "coupon"; },
           F4: () => { if (this.cfg.can_discount) this.dialog = "discount"; }, F6: () => this.hold(),
           F7: () => this.openHeld(), F8: () => this.removeLine(), F9: () => this.openPay(),
           F10: () => this.openRefund() };
-        if (map[e.key]) { e.preventDefault(); map[e.key](); return; }
-        if (e.key === "Escape") { if (this.dialog) { this.dialog = null; this.refocus(); } return; }
+        if (map[e.key]) {
+          e.preventDefault();
+          if (this.dialog === "receipt") this.newSale(); // any action after a sale starts the next customer
+          map[e.key]();
+          return;
+        }
+        if (e.key === "Escape") { if (this.dialog) this.closeDialog(); return; }
         if (this.dialog) return;
         if (e.key === "ArrowUp") { e.preventDefault(); this.selected = Math.max(0, this.selected - 1); }
         else if (e.key === "ArrowDown") { e.preventDefault(); this.selected = Math.min(this.lines.length - 1, this.selected + 1); }
@@ -465,9 +507,12 @@
         else if ((e.key === "+" || e.key === "-") && !this.scan) { e.preventDefault(); this.bump(e.key === "+" ? 1 : -1); }
         else if (e.key === "*") { e.preventDefault(); this.setQty(); }
       },
+      /* the on-screen keypad (touch screens): digits go to the scan field like typed ones */
       key(k) {
         if (k === "C") this.scan = "";
         else if (k === "⌫") this.scan = this.scan.slice(0, -1);
+        else if (k === "*") this.setQty();
+        else if (k === "↵") this.submitScan();
         else this.scan += k;
         this.refocus();
       },
@@ -478,7 +523,7 @@
   /* The customer display: follows the terminal's state by server-sent events. */
   window.displayApp = function () {
     return {
-      s: { phase: "idle", lines: [] }, fen,
+      s: { phase: "idle", lines: [] }, fen, qty,
       init() {
         const es = new EventSource("/pos/display/stream");
         es.onmessage = (e) => { try { this.s = JSON.parse(e.data); } catch (err) { /* ignore */ } };
