@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -544,6 +545,18 @@ def search_product_ids(db: Session, tenant_id: uuid.UUID, q: str) -> list[uuid.U
     return list(db.scalars(stmt).all())
 
 
+def products_changed_since(db: Session, actor: Actor, since: datetime, store_id: uuid.UUID | None = None,
+                           limit: int = 2000) -> list[ProductOut]:
+    """Listed products created or changed (price included) since a moment — for reprinting shelf labels."""
+    actor.require("catalog.view")
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    rows = db.scalars(select(Product).where(Product.tenant_id == actor.tenant_id, Product.status == "listed",
+                                            Product.updated_at >= since)
+                      .order_by(Product.sku).limit(limit)).all()
+    return outs(db, actor, list(rows))
+
+
 def all_product_ids(db: Session, tenant_id: uuid.UUID) -> list[uuid.UUID]:
     return list(db.scalars(select(Product.id).where(Product.tenant_id == tenant_id)).all())
 
@@ -574,6 +587,7 @@ from cloudpos.catalog.facts import SaleFacts, sale_facts  # noqa: E402
 from cloudpos.catalog.search import ListFilter, list_products  # noqa: E402
 
 __all__ = [
+    "products_changed_since",
     "SaleFacts",
     "sale_facts",
     "ListFilter", "ProductBrief", "all_product_ids", "category_full_names", "category_product_ids", "create",

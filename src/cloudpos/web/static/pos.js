@@ -91,6 +91,8 @@
         this.$watch("dialog", (v) => { if (!v) this.refocus(); });
         window.addEventListener("keydown", (e) => this.onKey(e));
         this.pushDisplay();
+        this.checkPrinter();
+        setInterval(() => this.checkPrinter(), 15000);
       },
 
       focusLoop() {
@@ -460,6 +462,18 @@
         const res = await api("POST", `/api/v1/shifts/${this.cfg.shift_id}/close`, { counted_cash: counted });
         if (!res.ok) { this.say("danger", problemText(res, this.t.error)); return; }
         window.location = `/shifts/${this.cfg.shift_id}`;
+      },
+
+      /* ---- printer problems (打印异常): a receipt that did not print stays queued for retry ---- */
+      printerJobs: [],
+      async checkPrinter() {
+        const res = await api("GET", `/api/v1/print-jobs?terminal_id=${this.cfg.terminal_id}&status=failed&page_size=3`);
+        this.printerJobs = res.ok ? res.data.items : [];
+      },
+      async retryPrint(job) {
+        await api("POST", `/api/v1/print-jobs/${job.id}/retry`);
+        this.checkPrinter();
+        this.refocus();
       },
 
       /* ---- customer display -------------------------------------------------------------------- */
