@@ -10,6 +10,7 @@ import time
 import pytest
 from sqlalchemy import select
 
+from cloudpos.i18n import gettext
 from cloudpos.printing.jobs.dispatcher import dispatch_due
 from cloudpos.printing.models import PrintJob
 from cloudpos.printing.testing import FakePrinter, closed_port
@@ -107,3 +108,23 @@ def test_receipt_formats_and_reprint(till, fmt, media):
         assert s["receipt_no"] in r.text and "可口可乐" in r.text
     r = till.client.post(f"/api/v1/sales/{s['id']}/print", headers=till.cashier)
     assert r.status_code == 202
+
+
+def test_closing_a_shift_prints_the_z_report(app, till):
+    fake = FakePrinter()
+    try:
+        add_printer(till, fake.port)
+        sell(till, "cash")
+        shift = till.client.get("/api/v1/shifts", headers=till.cashier, params={"status": "open"}).json()["items"][0]
+        r = till.client.post(f"/api/v1/shifts/{shift['id']}/close", headers=till.cashier, json={"counted_cash": 700})
+        assert r.status_code == 200, r.text
+        job = job_for(app, till, f"Z-{shift['id']}")
+        assert job is not None and job.status == "done"
+        title = gettext("Z report", "zh_CN").encode("gb18030")
+        deadline = time.monotonic() + 5
+        while not any(title in j for j in fake.jobs) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        fake.close()
+    z = [j for j in fake.jobs if title in j]
+    assert len(z) == 1 and b"7.00" in z[0]  # counted cash on the printed Z report

@@ -113,3 +113,30 @@ def sale_from_token(db: Session, actor: Actor, token: str) -> Sale:
 for _kind in ("sale", "refund", "void"):
     printing.register_receipt_source(_kind, _source)
 hooks.on_document(_auto_print)
+
+
+def print_shift_report(db: Session, actor: Actor, report: Any) -> uuid.UUID | None:
+    """Queue the X/Z report on the terminal's printer, in the caller's transaction (none → nothing)."""
+    from cloudpos.money import format_yuan
+    from cloudpos.printing.domain.receipt import ReportData
+
+    store = tenancy.get_store(db, actor, report.store_id)
+    lang = store.locale if store.locale in ("zh_CN", "en") else "zh_CN"
+
+    def t(text: str) -> str:
+        return gettext(text, lang)
+
+    rows = [(t(N_("Opened by")), report.opened_by_name), (t(N_("Sales")), str(report.sales_count)),
+            (t(N_("Net sales")), format_yuan(report.net_sales)),
+            (t(N_("Refunds and voids")), format_yuan(report.refunds_total))]
+    rows += [(gettext(METHOD_LABELS.get(m.method, m.method), lang), format_yuan(m.net)) for m in report.by_method]
+    rows += [(t(N_("Opening float")), format_yuan(report.opening_float)),
+             (t(N_("Expected cash")), format_yuan(report.expected_cash))]
+    if report.counted_cash is not None:
+        rows += [(t(N_("Counted cash")), format_yuan(report.counted_cash)),
+                 (t(N_("Difference")), format_yuan(report.difference or 0))]
+    data = ReportData(title=t(N_("Z report")) if report.kind == "Z" else t(N_("X report")), store_name=store.name,
+                      issued_at=report.closed_at or report.opened_at, timezone=store.timezone, language=lang,
+                      rows=tuple(rows), signature_lines=(t(N_("Cashier")),))
+    return printing.enqueue_report(db, actor, None, data, store_id=store.id, terminal_id=report.terminal_id,
+                                   document_ref=f"{report.kind}-{report.shift_id}")

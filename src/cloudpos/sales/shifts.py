@@ -135,6 +135,9 @@ def close_shift(db: Session, actor: Actor, shift_id: uuid.UUID, data: ShiftClose
     rep = _report(db, s, "Z")
     s.expected_cash = rep.expected_cash
     s.z_report = rep.model_dump(mode="json")
+    from cloudpos.sales.receipts import print_shift_report
+
+    print_shift_report(db, actor, rep)  # printed after commit by the print queue, like receipts
     audit.record(db, actor, "shift.close", target_type="shift", target_id=s.id,
                  details={"expected_cash": rep.expected_cash, "counted_cash": data.counted_cash,
                           "difference": rep.difference}, store_id=s.store_id)
