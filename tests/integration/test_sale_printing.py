@@ -128,3 +128,18 @@ def test_closing_a_shift_prints_the_z_report(app, till):
         fake.close()
     z = [j for j in fake.jobs if title in j]
     assert len(z) == 1 and b"7.00" in z[0]  # counted cash on the printed Z report
+
+
+def test_receipt_qr_scanned_at_the_till_finds_the_sale(app, till, other_merchant):
+    from cloudpos.printing import service as printing
+
+    s = sell(till, "cash")
+    url = printing.e_receipt_url("http://shop.example", app.state.secret, till.tenant_id, "sale", s["id"])
+    r = till.client.get(f"/api/v1/receipts/{url.rsplit('/r/', 1)[1]}/sale", headers=till.cashier)
+    assert r.status_code == 200 and r.json()["id"] == s["id"]
+    page = till.client.get("/r/" + url.rsplit("/r/", 1)[1])
+    assert page.status_code == 200 and s["receipt_no"] in page.text
+    forged = url.rsplit("/r/", 1)[1][:-3] + "abc"
+    assert till.client.get(f"/api/v1/receipts/{forged}/sale", headers=till.cashier).status_code == 404
+    other = other_merchant.client.get(f"/api/v1/receipts/{url.rsplit('/r/', 1)[1]}/sale", headers=other_merchant.owner)
+    assert other.status_code == 404
