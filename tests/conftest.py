@@ -23,7 +23,9 @@ import pytest
 
 warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarning)
 _TMP = Path(tempfile.mkdtemp(prefix="cloudpos-tests-"))
-os.environ.setdefault("CLOUDPOS_VAR_DIR", str(_TMP / "var"))
+# Each test process (xdist workers inherit the controller's environment) uses its own var dir, so the
+# signing secret read through get_settings() is the same one the test apps use.
+os.environ["CLOUDPOS_VAR_DIR"] = str(_TMP / "var")
 os.environ.setdefault("CLOUDPOS_LOG_JSON", "false")
 sys.path.insert(0, str(Path(__file__).parent))
 

@@ -103,10 +103,11 @@ def reprint(sale_id: uuid.UUID, data: PrintIn | None = None, actor: Actor = Depe
 
 
 @router.get("/receipts/{token}/sale", response_model=SaleOut)
-def sale_from_receipt_qr(token: str, actor: Actor = Depends(requires("sale.view")),
+def sale_from_receipt_qr(token: str, request: Request, actor: Actor = Depends(requires("sale.view")),
                          db: Session = Depends(get_db)) -> SaleOut:
     """The sale a scanned receipt QR code (e-receipt link) names — how the till starts a refund."""
-    return service.sale_out(db, actor, service.sale_from_receipt_token(db, actor, token[:400]))
+    sale = service.sale_from_receipt_token(db, actor, token[:400], request.app.state.secret)
+    return service.sale_out(db, actor, sale)
 
 
 @router.post("/sales/{sale_id}/refunds", status_code=201, response_model=SaleOut)
