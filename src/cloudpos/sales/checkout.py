@@ -18,7 +18,6 @@ from typing import Any
 import structlog
 from sqlalchemy.orm import Session
 
-from cloudpos.approvals.schemas import ManagerOverride
 from cloudpos.audit import service as audit
 from cloudpos.auth import service as auth
 from cloudpos.context import Actor
@@ -32,7 +31,7 @@ from cloudpos.payments import service as payments
 from cloudpos.pricing import service as pricing
 from cloudpos.sales import documents, domain, hooks, queries, shifts
 from cloudpos.sales.documents import LineDraft, PaymentDraft
-from cloudpos.sales.schemas import PaymentIn, SaleIn, SaleOut
+from cloudpos.sales.schemas import SaleIn
 from cloudpos.tenancy import service as tenancy
 
 log = structlog.get_logger("cloudpos.sales")
@@ -319,4 +318,4 @@ def _member_purchase(db: Session, actor: Actor, data: SaleIn, sale_id: uuid.UUID
     return out.points_earned
 
 
-__all__ = ["create_sale", "ManagerOverride", "PaymentIn", "SaleOut"]
+__all__ = ["create_sale"]
