@@ -8,6 +8,7 @@ import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from foundation_util import assert_problem, events, read
@@ -207,7 +208,9 @@ def locked_out(client, shared_merchant, frozen_clock):
 def test_five_failures_lock_the_account_even_for_the_right_password(locked_out):
     m, username, emp, _ = locked_out
     p = assert_problem(_login(m, username), 423, "account_locked")
-    assert p["locked_until"]
+    until = datetime.fromisoformat(p["locked_until"])
+    # The message names the end of the lock on the merchant's clock (Asia/Shanghai), not the server's.
+    assert until.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%H:%M") in p["detail"]
     assert m.client.get(f"/api/v1/employees/{emp['id']}", headers=m.owner).json()["locked"] is True
     lockouts = events(m, action="auth.lockout", target_id=emp["id"])
     assert len(lockouts) == 1

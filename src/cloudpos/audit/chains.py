@@ -1,15 +1,20 @@
-"""Per-tenant gap-free sequences with a running hash (the audit log; later, receipts per store).
+"""Per-tenant gap-free sequences with a running hash (the audit log; receipts per store; document numbers).
 
-`advance` locks the chain head row (SELECT … FOR UPDATE on PostgreSQL; SQLite writers are
-already serialized by BEGIN IMMEDIATE), so the caller's transaction owns the next number
-until it commits — a rolled-back transaction gives its number back, leaving no gap.
+`advance` moves the chain head with `UPDATE … SET last_seq = last_seq + 1 … RETURNING`: one round trip
+that both locks the head row until the transaction ends and hands out the next number, so a
+rolled-back transaction gives its number back and leaves no gap. `append` then writes the new link
+and the head's hash — on PostgreSQL as one statement (the INSERT rides in a CTE of the UPDATE).
+
+The statements are built once, with bind parameters: this runs on every audited write, and building
+SQLAlchemy statements per call cost as much as the round trips themselves.
 """
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -18,48 +23,57 @@ from cloudpos.audit.domain import GENESIS
 from cloudpos.audit.models import ChainHead
 
 _HEAD = ChainHead.__table__
+_WHERE = (_HEAD.c.tenant_id == bindparam("h_tenant"), _HEAD.c.chain == bindparam("h_chain"))
+_ADVANCE = (update(_HEAD).where(*_WHERE).values(last_seq=_HEAD.c.last_seq + 1)
+            .returning(_HEAD.c.last_seq, _HEAD.c.last_hash))
+_LINK = update(_HEAD).where(*_WHERE).values(last_seq=bindparam("h_seq"), last_hash=bindparam("h_hash"))
+_HEAD_ROW = select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(*_WHERE)
+_APPEND_PG: dict[str, Any] = {}
 
 
 def ensure_head(db: Session, tenant_id: uuid.UUID, chain: str) -> None:
-    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert_ = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
     db.execute(
-        insert(ChainHead)
+        insert_(ChainHead)
         .values(tenant_id=tenant_id, chain=chain, last_seq=0, last_hash=GENESIS)
         .on_conflict_do_nothing(index_elements=["tenant_id", "chain"])
     )
 
 
 def advance(db: Session, tenant_id: uuid.UUID, chain: str) -> tuple[int, str]:
-    """Lock the head and return (next sequence number, previous hash).
+    """Take the next number of the chain: returns (sequence number, previous hash).
 
     Pending ORM changes are flushed first, so the head is always the last lock a transaction takes
-    (the same order for every writer: no deadlock). Core statements on the session's connection:
-    this runs on every write, and the ORM layer would double its cost.
+    (the same order for every writer: no deadlock).
     """
     db.flush()
-    conn = db.connection()
-    row = conn.execute(
-        select(_HEAD.c.last_seq, _HEAD.c.last_hash)
-        .where(_HEAD.c.tenant_id == tenant_id, _HEAD.c.chain == chain)
-        .with_for_update()
-    ).one_or_none()
+    row = db.connection().execute(_ADVANCE, {"h_tenant": tenant_id, "h_chain": chain}).one_or_none()
     if row is None:
         ensure_head(db, tenant_id, chain)
         return advance(db, tenant_id, chain)
-    return row.last_seq + 1, row.last_hash
+    return row.last_seq, row.last_hash
 
 
 def commit_link(db: Session, tenant_id: uuid.UUID, chain: str, seq: int, new_hash: str) -> None:
-    db.connection().execute(
-        update(_HEAD)
-        .where(_HEAD.c.tenant_id == tenant_id, _HEAD.c.chain == chain)
-        .values(last_seq=seq, last_hash=new_hash)
-    )
+    db.connection().execute(_LINK, {"h_tenant": tenant_id, "h_chain": chain, "h_seq": seq, "h_hash": new_hash})
+
+
+def append(db: Session, table: Table, row: dict[str, Any], tenant_id: uuid.UUID, chain: str,
+           seq: int, new_hash: str) -> None:
+    """Insert a chain's new link `row` into `table` and move the head's hash to it."""
+    conn = db.connection()
+    head = {"h_tenant": tenant_id, "h_chain": chain, "h_seq": seq, "h_hash": new_hash}
+    if conn.dialect.name != "postgresql":
+        conn.execute(insert(table), row)
+        conn.execute(_LINK, head)
+        return
+    stmt = _APPEND_PG.get(table.name)
+    if stmt is None:
+        ins = insert(table).values({c.key: bindparam(f"r_{c.key}", type_=c.type) for c in table.columns})
+        stmt = _APPEND_PG[table.name] = _LINK.add_cte(ins.cte(f"new_{table.name}"))
+    conn.execute(stmt, {**head, **{f"r_{k}": v for k, v in row.items()}})
 
 
 def head(db: Session, tenant_id: uuid.UUID, chain: str) -> tuple[int, str]:
-    row = db.connection().execute(
-        select(_HEAD.c.last_seq, _HEAD.c.last_hash)
-        .where(_HEAD.c.tenant_id == tenant_id, _HEAD.c.chain == chain)
-    ).one_or_none()
+    row = db.connection().execute(_HEAD_ROW, {"h_tenant": tenant_id, "h_chain": chain}).one_or_none()
     return (row.last_seq, row.last_hash) if row else (0, GENESIS)

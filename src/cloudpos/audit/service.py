@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cloudpos import clock
@@ -88,8 +88,8 @@ def record(
     ev.hash = link_hash(prev, _payload(ev))
     # A Core INSERT on the session's connection (same transaction): the ORM unit of work would add
     # about as much again to every audited write. The returned event is not attached to the session.
-    db.connection().execute(insert(_EVENTS).values({c.key: getattr(ev, c.key) for c in _EVENTS.columns}))
-    chains.commit_link(db, actor.tenant_id, CHAIN, seq, ev.hash)
+    chains.append(db, _EVENTS, {c.key: getattr(ev, c.key) for c in _EVENTS.columns}, actor.tenant_id, CHAIN,
+                  seq, ev.hash)
     return ev
 
 

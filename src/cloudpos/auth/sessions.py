@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from cloudpos.config import get_settings
 from cloudpos.context import Actor
 from cloudpos.errors import Locked, Unauthorized
 from cloudpos.i18n import N_
-from cloudpos.tenancy.models import Tenant, Terminal
+from cloudpos.tenancy.models import Store, Tenant, Terminal
 
 TOUCH_EVERY = timedelta(seconds=60)  # refresh last_seen at most once a minute (keeps reads cheap)
 
@@ -35,6 +36,26 @@ def _policy() -> domain.LockoutPolicy:
     s = get_settings()
     return domain.LockoutPolicy(s.lockout_threshold, timedelta(minutes=s.lockout_window_minutes),
                                 timedelta(minutes=s.lockout_minutes))
+
+
+def _merchant_tz(db: Session, tenant_id: uuid.UUID, terminal_id: uuid.UUID | None) -> str:
+    """The terminal's store time zone, else the merchant's first store's."""
+    stmt = select(Store.timezone).where(Store.tenant_id == tenant_id)
+    if terminal_id is not None:
+        stmt = stmt.join(Terminal, (Terminal.tenant_id == Store.tenant_id) & (Terminal.store_id == Store.id)).where(
+            Terminal.id == terminal_id)
+    return db.scalar(stmt.order_by(Store.code).limit(1)) or "Asia/Shanghai"
+
+
+def _local_hhmm(moment, tz: str) -> str:
+    """The lock's end as the merchant's staff read a clock (their time zone, not the server's)."""
+    if moment is None:
+        return ""
+    try:
+        zone = ZoneInfo(tz)
+    except (ValueError, ZoneInfoNotFoundError):
+        zone = ZoneInfo("Asia/Shanghai")
+    return moment.astimezone(zone).strftime("%H:%M")
 
 
 def _anonymous(tenant_id: uuid.UUID, username: str, ip: str) -> Actor:
@@ -72,7 +93,7 @@ def login(db: Session, merchant_code: str, username: str, password: str, *, ip: 
                      result="failed", details={"reason": "locked"})
         db.commit()
         raise Locked(N_("Too many failed logins: the account is locked until %(until)s. A manager can unlock it."),
-                     params={"until": emp.locked_until.astimezone().strftime("%H:%M") if emp.locked_until else ""},
+                     params={"until": _local_hhmm(emp.locked_until, _merchant_tz(db, tenant.id, terminal_id))},
                      extra={"locked_until": emp.locked_until.isoformat() if emp.locked_until else None})
     if not verify_password(emp.pin_hash if use_pin else emp.password_hash, password):
         c = domain.after_failure(counters, now, _policy())
