@@ -48,6 +48,11 @@ browser:
 		echo "Installing Debian's chromium for browser tests..."; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 		|| echo "WARNING: could not install chromium; browser tests will be skipped"; fi
+	@# Without a CJK font every Chinese string in a screenshot is a row of empty boxes.
+	@if command -v fc-list >/dev/null && [ -z "$$(fc-list :lang=zh)" ]; then \
+		echo "Installing a Chinese font for browser screenshots..."; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null) \
+		|| echo "WARNING: could not install fonts-wqy-microhei; Chinese text in screenshots shows as boxes"; fi
 
 lint: install-dev
 	$(BIN)/ruff check .
