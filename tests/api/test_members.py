@@ -225,10 +225,11 @@ def test_tiers_segments_coupons(merchant):
     r = merchant.client.post("/api/v1/segments", headers=merchant.owner,
                              json={"name": "bad", "filters": {"rfm_classes": ["nope"]}})
     assert r.status_code == 422
-    template = str(uuid.uuid4())
+    template = merchant.client.post("/api/v1/coupon-templates", headers=merchant.owner, json={
+        "name": "赔礼券", "kind": "amount_off", "value": 300, "valid_days": 10}).json()["id"]
     r = merchant.client.post(f"/api/v1/members/{m['id']}/coupons", headers=merchant.owner,
                              json={"template_id": template, "reason": "apology"})
-    assert r.status_code == 201 and len(r.json()["code"]) == 14
+    assert r.status_code == 201 and len(r.json()["code"]) == 10
     coupons = merchant.client.get(f"/api/v1/members/{m['id']}/coupons", headers=merchant.owner).json()
     assert coupons[0]["status"] == "issued" and coupons[0]["template_id"] == template
 

@@ -5,7 +5,6 @@ the greeting with the birthday coupon."""
 from __future__ import annotations
 
 import socket
-import uuid
 from datetime import date
 from email import message_from_bytes
 from email.header import decode_header, make_header
@@ -16,8 +15,10 @@ from sqlalchemy import select
 
 from cloudpos.context import system_actor
 from cloudpos.members import campaigns, program, segments, service
-from cloudpos.members.models import CampaignSend, MemberCoupon, SmsOutbox
+from cloudpos.members.models import CampaignSend, SmsOutbox
 from cloudpos.members.schemas import CampaignIn, MemberIn, MemberPatch, ProgramPatch, SegmentIn, TierPatch
+from cloudpos.pricing import coupons as pricing_coupons
+from cloudpos.pricing.schemas import CouponTemplateIn
 
 
 class Inbox:
@@ -108,7 +109,9 @@ def test_birthday_run_sends_greeting_with_coupon(app, merchant, smtp):
     inbox, port = smtp
     tenant = merchant.tenant_id
     actor = system_actor(tenant, "birthday")
-    template = uuid.uuid4()
+    with _session(app, tenant) as db:
+        template = pricing_coupons.create_template(db, actor, CouponTemplateIn(
+            name="生日券", kind="amount_off", value=1000)).id
     today = program.today()
     born = date(1990, today.month, min(today.day, 28))
     with _session(app, tenant) as db:
@@ -134,8 +137,9 @@ def test_birthday_run_sends_greeting_with_coupon(app, merchant, smtp):
     assert inbox.recipients() == {"bday@example.com"}
     body = inbox.messages[0][1].get_payload(decode=True).decode("utf-8")
     with _session(app, tenant) as db:
-        coupons = list(db.scalars(select(MemberCoupon).where(MemberCoupon.tenant_id == tenant)))
-        assert len(coupons) == 3 and all(c.template_id == template for c in coupons)  # coupon for everyone
+        coupons = pricing_coupons.list_coupons(db, actor, template_id=template)[0]
+        assert len(coupons) == 3 and all(c.member_id for c in coupons)  # coupon for everyone
+        assert all(c.issued_reason == f"birthday:{day.year}" for c in coupons)
         code = next(c.code for c in coupons if c.member_id == a.id)
         sms = list(db.scalars(select(SmsOutbox).where(SmsOutbox.tenant_id == tenant)))
         assert len(sms) == 1 and sms[0].phone == "13655510002"

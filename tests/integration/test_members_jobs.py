@@ -29,6 +29,14 @@ def _session(app, tenant_id):
     return s
 
 
+def _coupon_template(db, actor) -> uuid.UUID:
+    """A real pricing coupon template (member coupons are pricing's coupons)."""
+    from cloudpos.pricing import coupons as pricing_coupons
+    from cloudpos.pricing.schemas import CouponTemplateIn
+
+    return pricing_coupons.create_template(db, actor, CouponTemplateIn(name="¥5", kind="amount_off", value=500)).id
+
+
 @pytest.fixture
 def frozen():
     yield clock.freeze
@@ -164,8 +172,9 @@ def test_double_points_campaign_and_coupon_campaign(app, merchant):
         boost = campaigns.save(db, actor, CampaignIn(name="双倍积分周", segment_id=seg.id, action="double_points",
                                                      starts_at=now - timedelta(hours=1),
                                                      ends_at=now + timedelta(days=7)))
+        template = _coupon_template(db, actor)
         gift = campaigns.save(db, actor, CampaignIn(name="送券", segment_id=seg.id, action="coupon",
-                                                    template_id=uuid.uuid4()))
+                                                    template_id=template))
     with _session(app, tenant) as db:
         assert campaigns.run(db, actor, boost.id).sent == 1
         assert campaigns.run(db, actor, gift.id).sent == 1

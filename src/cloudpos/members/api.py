@@ -60,7 +60,7 @@ from cloudpos.members.schemas import (
     TopUpRuleIn,
     TopUpRuleOut,
 )
-from cloudpos.schemas import Page, PageNo, PageSize, StrictModel
+from cloudpos.schemas import Page, PageNo, PageSize, StrictModel, Text
 from cloudpos.web.deps import get_db, requires
 
 router = APIRouter()
@@ -214,15 +214,21 @@ def member_coupons(member_id: uuid.UUID, actor: Actor = Depends(requires("member
 
 
 @router.post("/members/{member_id}/coupons", status_code=201, response_model=CouponOut, tags=T_MARKETING)
-def issue_coupon(member_id: uuid.UUID, data: CouponIssueIn, actor: Actor = Depends(requires("member.edit")),
+def issue_coupon(member_id: uuid.UUID, data: CouponIssueIn, actor: Actor = Depends(requires("promotion.edit")),
                  db: Session = Depends(get_db)) -> CouponOut:
+    """Issue one coupon of a pricing coupon template (`/api/v1/coupon-templates`) to the member; the code
+    works at the till for this member only. Validity: `valid_days`, else the template's."""
     return coupons.issue(db, actor, member_id, data.template_id, data.reason, data.valid_days)
 
 
+class CouponVoidIn(StrictModel):
+    reason: Text(200) = ""
+
+
 @router.post("/members/{member_id}/coupons/{coupon_id}/void", response_model=CouponOut, tags=T_MARKETING)
-def void_coupon(member_id: uuid.UUID, coupon_id: uuid.UUID, actor: Actor = Depends(requires("member.edit")),
-                db: Session = Depends(get_db)) -> CouponOut:
-    return coupons.void_coupon(db, actor, member_id, coupon_id)
+def void_coupon(member_id: uuid.UUID, coupon_id: uuid.UUID, data: CouponVoidIn | None = None,
+                actor: Actor = Depends(requires("promotion.edit")), db: Session = Depends(get_db)) -> CouponOut:
+    return coupons.void_coupon(db, actor, member_id, coupon_id, data.reason if data else "")
 
 
 # --- tiers and programme settings ------------------------------------------------------------------

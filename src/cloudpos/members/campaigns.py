@@ -81,6 +81,8 @@ def save(db: Session, actor: Actor, data: CampaignIn, campaign_id: uuid.UUID | N
     actor.require("member.campaign")
     segments.get(db, actor, data.segment_id)
     params = _params(data)
+    if data.action == "coupon":
+        coupons.check_template(db, actor, data.template_id)
     status = "scheduled" if data.scheduled_at else "draft"
     if campaign_id is None:
         c = Campaign(tenant_id=actor.tenant_id, name=data.name, segment_id=data.segment_id, action=data.action,

@@ -208,24 +208,6 @@ class PointsCatalogItem(TenantMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
 
-class MemberCoupon(TenantMixin, Base):
-    """Coupons issued to members (to merge with pricing's coupon model: template_id is pricing's)."""
-
-    __tablename__ = "member_coupons"
-    __table_args__ = (_member_fk(), UniqueConstraint("tenant_id", "code"),
-                      Index("ix_member_coupons_tenant_id_member_id_status", "tenant_id", "member_id", "status"))
-
-    member_id: Mapped[uuid.UUID] = mapped_column(Uuid())
-    template_id: Mapped[uuid.UUID] = mapped_column(Uuid())
-    code: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(12), default="issued")  # issued | used | void | expired
-    valid_from: Mapped[datetime] = mapped_column()
-    valid_to: Mapped[datetime] = mapped_column()
-    issued_reason: Mapped[str] = mapped_column(String(100), default="")
-    used_sale_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), default=None)
-    issued_at: Mapped[datetime] = mapped_column(default=clock.now)
-
-
 class Segment(TenantMixin, Base):
     __tablename__ = "member_segments"
     __table_args__ = (ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),)

@@ -51,6 +51,11 @@ def update_settings(db: Session, actor: Actor, patch: ProgramPatch) -> ProgramSe
     current = ProgramSettings.model_validate(row.settings or {})
     before = _audit_view(current)
     changes = patch.model_dump(exclude_unset=True)
+    for key in ("registration_coupon_template_id", "birthday_coupon_template_id", "visit_coupon_template_id"):
+        if changes.get(key) and changes[key] != getattr(current, key):
+            from cloudpos.members import coupons
+
+            coupons.check_template(db, actor, changes[key], key)
     merged = ProgramSettings.model_validate({**current.model_dump(mode="json"),
                                              **{k: v for k, v in patch.model_dump(mode="json").items()
                                                 if k in changes}})

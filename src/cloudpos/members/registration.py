@@ -24,7 +24,7 @@ from cloudpos.db import use_case
 from cloudpos.errors import Conflict, FieldError, Invalid, NotFound, Problem, Unauthorized
 from cloudpos.i18n import N_
 from cloudpos.members import coupons, domain, program, tiers
-from cloudpos.members.models import Member, MemberCoupon, PointsEntry, StoredValueEntry
+from cloudpos.members.models import Member, PointsEntry, StoredValueEntry
 from cloudpos.members.schemas import JoinIn, MemberDetail, MemberIn, MemberOut, MemberPatch
 from cloudpos.tenancy.models import Store, Tenant
 
@@ -283,8 +283,7 @@ def _export_data(db: Session, actor: Actor, m: Member) -> dict[str, Any]:
     sv = db.scalars(select(StoredValueEntry).where(StoredValueEntry.tenant_id == actor.tenant_id,
                                                    StoredValueEntry.member_id == m.id)
                     .order_by(StoredValueEntry.occurred_at))
-    cps = db.scalars(select(MemberCoupon).where(MemberCoupon.tenant_id == actor.tenant_id,
-                                                MemberCoupon.member_id == m.id))
+    cps = coupons.list_coupons(db, actor, m.id)
     return {
         "profile": profile,
         "consents": {"privacy": m.privacy_consent_at.isoformat() if m.privacy_consent_at else None,
@@ -293,7 +292,8 @@ def _export_data(db: Session, actor: Actor, m: Member) -> dict[str, Any]:
                     "balance_after": e.balance_after} for e in pts],
         "stored_value": [{"at": e.occurred_at.isoformat(), "kind": e.kind, "delta_fen": e.delta,
                           "balance_after_fen": e.balance_after} for e in sv],
-        "coupons": [{"code": c.code, "status": c.status, "issued_at": c.issued_at.isoformat()} for c in cps],
+        "coupons": [{"code": c.code, "template": c.template_name, "status": c.status,
+                     "issued_at": c.issued_at.isoformat()} for c in cps],
         "exported_at": clock.now().isoformat(),
     }
 
@@ -340,9 +340,7 @@ def erase(db: Session, actor: Actor, member_id: uuid.UUID) -> MemberDetail:
     m.name, m.phone, m.email, m.birthday, m.birth_month, m.birth_day = program.ERASED_NAME, None, None, None, None, None
     m.gender, m.pin_hash, m.privacy_consent_at, m.marketing_consent_at, m.registered_ip = "", None, None, None, ""
     m.status, m.erased_at, m.updated_at = "erased", clock.now(), clock.now()
-    db.execute(MemberCoupon.__table__.update().where(
-        MemberCoupon.tenant_id == actor.tenant_id, MemberCoupon.member_id == m.id, MemberCoupon.status == "issued")
-        .values(status="void"))
+    coupons.void_all(db, actor, m.id, "member.erase")
     audit.record(db, actor, "member.erase", target_type="member", target_id=m.id, target_label=m.card_no,
                  after={"status": "erased"})
     return program.member_detail(m, program.tiers_by_id(db, actor.tenant_id), False)

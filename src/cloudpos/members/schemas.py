@@ -28,7 +28,9 @@ class ProgramSettings(BaseModel):
     birthday_coupon_template_id: uuid.UUID | None = None
     visit_coupon_every: int = Field(default=0, ge=0, le=1000, description="Issue a coupon every N visits (0 = off)")
     visit_coupon_template_id: uuid.UUID | None = None
-    coupon_valid_days: int = Field(default=30, ge=1, le=3650)
+    coupon_valid_days: int | None = Field(default=None, ge=1, le=3650,
+                                          description="Days a coupon issued to a member stays valid; empty = the "
+                                                      "coupon template's own validity")
     rfm_recent_days: int = Field(default=90, ge=1, le=3650)
     rfm_frequent_visits: int = Field(default=3, ge=1, le=100_000)
     rfm_monetary_fen: int = Field(default=100_000, ge=0)
@@ -363,15 +365,20 @@ class CouponIssueIn(StrictModel):
 
 
 class CouponOut(BaseModel):
+    """A member's coupon: one of pricing's coupons (the till redeems it by `code`)."""
+
     id: uuid.UUID
     member_id: uuid.UUID
     template_id: uuid.UUID
+    template_name: str = ""
     code: str
-    status: str
-    valid_from: datetime
-    valid_to: datetime
+    status: str = Field(description="issued (unused) | used | void | expired")
+    valid_from: datetime | None
+    valid_to: datetime | None = Field(description="the end of validity (same as valid_until)")
+    valid_until: datetime | None = None
     issued_reason: str
     used_sale_id: uuid.UUID | None
+    used_at: datetime | None = None
     issued_at: datetime
 
 

@@ -10,7 +10,6 @@ Checkout, INSIDE its own transaction (these functions never commit):
   refund_stored_value(db, actor, member_id, amount_fen, sale_id, refund_id=None)
   reverse_for_refund(db, actor, member_id, sale_id, refunded_paid_fen, refunded_eligible_fen_by_category=None,
                      refund_id=None) -> RefundOut
-  mark_coupon_used(db, actor, code, sale_id)
 Pricing: pricing_context(db, actor, member_id) -> PricingContext (tier discount bp, member prices, birthday).
 Sales hooks: segments.register_category_hook(fn), analytics.register_favorites_hook(fn).
 """
@@ -31,7 +30,6 @@ from cloudpos.members import (
     tiers,
 )
 from cloudpos.members.coupons import issue_coupon, list_coupons
-from cloudpos.members.coupons import mark_used as mark_coupon_used
 from cloudpos.members.points import (
     points_quote,
     record_purchase,
@@ -81,7 +79,7 @@ birthday_run = campaigns.birthday_run
 __all__ = [
     "PricingContext", "WrongPin", "adjust_points", "analytics", "birthday_run", "campaigns", "channels", "coupons",
     "erase", "evaluate_tiers", "expire_points", "export", "get_member", "issue_coupon", "join", "list_coupons",
-    "list_members", "mark_coupon_used", "note_pin_failure", "pay_with_stored_value", "pay_with_stored_value_checked",
+    "list_members", "note_pin_failure", "pay_with_stored_value", "pay_with_stored_value_checked",
     "points", "points_quote", "pricing_context", "program", "record_purchase", "record_purchase_now",
     "redeem_points", "redeem_points_now", "refund_stored_value", "refund_stored_value_now", "register",
     "registration", "reverse_for_refund", "reverse_for_refund_now", "run_campaign", "segments", "settings",

@@ -16,7 +16,7 @@ from cloudpos.context import Actor
 from cloudpos.db import use_case
 from cloudpos.errors import Conflict, FieldError, Invalid, NotFound
 from cloudpos.i18n import N_
-from cloudpos.members import domain, program
+from cloudpos.members import coupons, domain, program
 from cloudpos.members.models import Member, MemberSale, MemberTier
 from cloudpos.members.schemas import TierIn, TierOut, TierPatch
 
@@ -104,6 +104,8 @@ def create_tier(db: Session, actor: Actor, data: TierIn) -> TierOut:
                        errors=[FieldError("code", N_("Already taken."), {}, "duplicate")])
     t = MemberTier(tenant_id=actor.tenant_id, **data.model_dump())
     _check(t)
+    if t.birthday_coupon_template_id:
+        coupons.check_template(db, actor, t.birthday_coupon_template_id, "birthday_coupon_template_id")
     db.add(t)
     db.flush()
     _single_default(db, actor, t)
@@ -122,6 +124,9 @@ def update_tier(db: Session, actor: Actor, tier_id: uuid.UUID, data: TierPatch) 
             continue
         setattr(t, key, value)
     _check(t)
+    new_template = data.birthday_coupon_template_id
+    if new_template and str(new_template) != before.get("birthday_coupon_template_id"):
+        coupons.check_template(db, actor, new_template, "birthday_coupon_template_id")
     _single_default(db, actor, t)
     b, a = audit.diff(before, _snapshot(t))
     audit.record(db, actor, "member.tier.update", target_type="member_tier", target_id=t.id, target_label=t.name,

@@ -67,6 +67,15 @@ def _locale(request: Request) -> str:
     return getattr(request.state, "locale", "zh_CN")
 
 
+def _coupon_templates(db: Session, actor: Actor) -> list[Any]:
+    """Pricing's switched-on coupon templates, for the issue-a-coupon and campaign forms."""
+    if not actor.can("promotion.view"):
+        return []
+    from cloudpos.pricing import coupons as pricing_coupons
+
+    return [t for t in pricing_coupons.list_templates(db, actor) if t.active]
+
+
 def _uuid(value: str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(value) if value else None
@@ -133,6 +142,7 @@ def member_detail(member_id: uuid.UUID, request: Request, actor: Actor = Depends
     sv, sv_total = stored_value.ledger(db, actor, member_id, 1, 20)
     return render(request, "members/detail.html", db=db, m=m, pts=pts, pts_total=pts_total, sv=sv, sv_total=sv_total,
                   coupons=coupons.list_coupons(db, actor, member_id),
+                  coupon_templates=_coupon_templates(db, actor) if actor.can("promotion.edit") else [],
                   stats=analytics.member_stats(db, actor, member_id),
                   rfm_labels=domain.RFM_CLASSES, tiers=tiers.list_tiers(db, actor),
                   catalog=points.list_catalog(db, actor, active_only=True),
@@ -181,7 +191,8 @@ def campaigns_page(request: Request, actor: Actor = Depends(requires("member.cam
                    db: Session = Depends(get_db)):
     segs = segments.list_segments(db, actor)
     return render(request, "members/campaigns.html", db=db, campaigns=campaigns.list_campaigns(db, actor),
-                  segments=segs, segment_names={s.id: s.name for s in segs})
+                  segments=segs, segment_names={s.id: s.name for s in segs},
+                  coupon_templates=_coupon_templates(db, actor))
 
 
 @router.get("/member-campaigns/{campaign_id}", response_class=HTMLResponse)
@@ -343,7 +354,7 @@ def member_card(request: Request, db: Session = Depends(get_db)):
     tenant = db.get(Tenant, m.tenant_id)
     tier = db.get(tiers.MemberTier, (m.tenant_id, m.tier_id)) if m.tier_id else None
     db.info["tenant_id"] = m.tenant_id
-    member_coupons = [c for c in coupons.list_coupons(db, _member_actor(m), m.id) if c.status == "issued"]
+    member_coupons = coupons.unused(db, _member_actor(m), m.id)
     return render(request, "members/m_card.html", m=m, tenant=tenant, tier=tier, coupons=member_coupons,
                   masked_phone=domain.mask_phone(m.phone), max_age=registration.QR_MAX_AGE)
 

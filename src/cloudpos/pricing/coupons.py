@@ -126,14 +126,19 @@ def coupon_out(c: Coupon, t: CouponTemplate) -> CouponOut:
 
 
 def issue_in_tx(db: Session, actor: Actor, template_id: uuid.UUID, member_id: uuid.UUID | None, count: int = 1,
-                reason: str = "") -> list[CouponOut]:
-    """Issue coupons inside the caller's transaction (the members module uses this for campaigns)."""
+                reason: str = "", valid_days: int | None = None) -> list[CouponOut]:
+    """Issue coupons inside the caller's transaction (the members module issues every member coupon here:
+    by hand, on registration, birthday, every N visits and by campaigns). `valid_days` overrides the
+    template's validity (never past a fixed window's end)."""
     t = get_template(db, actor, template_id)
     if not t.active:
         raise Conflict(N_("This coupon template is switched off."), code="template_inactive")
     now = clock.now()
     start = t.valid_from or now
     until = t.valid_until if t.valid_days is None else start + timedelta(days=t.valid_days)
+    if valid_days is not None:
+        wanted = start + timedelta(days=valid_days)
+        until = min(until, wanted) if t.valid_days is None and until is not None else wanted
     out = []
     for _ in range(count):
         c = Coupon(tenant_id=actor.tenant_id, template_id=t.id, code=new_code(), member_id=member_id,
@@ -185,11 +190,27 @@ def list_coupons(db: Session, actor: Actor, *, member_id: uuid.UUID | None = Non
     return [coupon_out(c, t) for c, t in rows], total
 
 
+def member_coupons(db: Session, tenant_id: uuid.UUID, member_id: uuid.UUID, limit: int = 500) -> list[CouponOut]:
+    """A member's coupons, newest first (the members module checks its own permission before calling)."""
+    rows = db.execute(select(Coupon, CouponTemplate)
+                      .join(CouponTemplate, (CouponTemplate.tenant_id == Coupon.tenant_id)
+                            & (CouponTemplate.id == Coupon.template_id))
+                      .where(Coupon.tenant_id == tenant_id, Coupon.member_id == member_id)
+                      .order_by(Coupon.issued_at.desc(), Coupon.id.desc()).limit(limit)).all()
+    return [coupon_out(c, t) for c, t in rows]
+
+
 @use_case
 def void(db: Session, actor: Actor, coupon_id: uuid.UUID, reason: str = "") -> CouponOut:
     actor.require("promotion.edit")
+    return void_in_tx(db, actor, coupon_id, reason)
+
+
+def void_in_tx(db: Session, actor: Actor, coupon_id: uuid.UUID, reason: str = "",
+               member_id: uuid.UUID | None = None) -> CouponOut:
+    """Void an unused coupon inside the caller's transaction (audited); with `member_id`, only that member's."""
     c = db.get(Coupon, (actor.tenant_id, coupon_id))
-    if c is None:
+    if c is None or (member_id is not None and c.member_id != member_id):
         raise NotFound(N_("Coupon not found."))
     if c.status != "active":
         raise Conflict(N_("Only an unused coupon can be voided."), code="coupon_not_active")
@@ -230,6 +251,17 @@ def redeem(db: Session, actor: Actor, codes: list[str], sale_id: uuid.UUID) -> N
                        .values(status="used", used_at=clock.now(), used_sale_id=sale_id)).rowcount
         if not n:
             raise Conflict(N_("Coupon %(code)s has already been used."), code="coupon_used", params={"code": code})
+
+
+def void_member_coupons_in_tx(db: Session, actor: Actor, member_id: uuid.UUID, reason: str) -> int:
+    """Void every unused coupon of a member (their personal data is erased), inside the caller's transaction."""
+    n = db.execute(update(Coupon).where(Coupon.tenant_id == actor.tenant_id, Coupon.member_id == member_id,
+                                        Coupon.status == "active").values(status="void")
+                   .execution_options(synchronize_session=False)).rowcount or 0
+    if n:
+        audit.record(db, actor, "coupon.void", target_type="member", target_id=member_id, target_label=str(n),
+                     before={"status": "active"}, after={"status": "void"}, details={"reason": reason, "count": n})
+    return n
 
 
 def restore(db: Session, actor: Actor, sale_id: uuid.UUID) -> int:
