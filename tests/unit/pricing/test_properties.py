@@ -150,6 +150,7 @@ def make_promotion(n: int, bits: Bits) -> Promotion:
     stack_group = bits.pick([None, None, "g1", "g2"])
     stacks_with_member = bits.flag()
     max_uses = bits.pick([None, None, 1, 2])
+    per_member = bits.pick([None, None, None, 1, 2])
     rule, scope = make_rule(bits)
     return Promotion(
         id=f"P{n}",
@@ -162,6 +163,7 @@ def make_promotion(n: int, bits: Bits) -> Promotion:
         stack_group=stack_group,
         stacks_with_member=stacks_with_member,
         max_uses_per_order=max_uses,
+        max_uses_per_member=per_member,
     )
 
 
@@ -203,6 +205,7 @@ def carts(draw: st.DrawFn, max_lines: int = 10) -> Cart:
         member_id="m" if member else None,
         tier_id="gold" if member else None,
         tier_discount_bp=bits.pick([0, 0, 300, 1500]) if member else 0,
+        promotion_uses={f"P{n}": bits.take(3) for n in range(5)} if member else {},
     )
     coupons = tuple(make_coupon(Bits(seed)) for seed in draw(st.lists(SEED, max_size=2)))
     line_ids = [line.line_id for line in lines]
@@ -243,7 +246,15 @@ def assert_invariants(result: PricedCart, promos: list[Promotion]) -> None:
 @PROPERTY
 @given(carts(), promotions())
 def test_invariants_hold_for_random_carts(cart: Cart, promos: list[Promotion]) -> None:
-    assert_invariants(price_cart(cart, promos, NOW), promos)
+    result = price_cart(cart, promos, NOW)
+    assert_invariants(result, promos)
+    # a per-member limit: only for an identified member, and never beyond the limit
+    limits = {p.id: p.max_uses_per_member for p in promos if p.max_uses_per_member is not None}
+    customer = cart.customer
+    for applied in result.applied_promotions:
+        if applied.promotion_id in limits:
+            assert customer.is_member
+            assert customer.promotion_uses.get(applied.promotion_id, 0) < limits[applied.promotion_id]
 
 
 def _per_line(result: PricedCart) -> dict[str, tuple]:

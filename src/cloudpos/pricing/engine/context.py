@@ -8,9 +8,9 @@ price never depends on the order in which lines were scanned.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from cloudpos.money import apply_bp, line_amount
@@ -27,6 +27,8 @@ from cloudpos.pricing.engine.model import (
 )
 
 _LINE_CACHE_SIZE = 50_000  # product signatures remembered by a PromotionIndex
+_OPEN_CACHE_SIZE = 64  # (store-local day, minute) keys remembered by a PromotionIndex
+LocalParts = tuple[date, int, time]  # store-local date, ISO weekday, time of day
 MEMBER_PRICE_SOURCE = "member_price"
 TIER_SOURCE_PREFIX = "tier:"
 
@@ -74,6 +76,36 @@ class PromotionIndex:
             self._register(position, promo)
         self._static: dict[int, tuple[tuple[int, int, int, str], bool]] = {}
         self._line_cache: dict[tuple[object, ...], tuple[int, ...]] = {}
+        # Validity windows change at most once a minute when every time bound is a whole minute
+        # (the service stores "HH:MM"): then the open promotions are computed once per local minute.
+        self._minute_granular = all(
+            t is None or (t.second == 0 and t.microsecond == 0)
+            for p in self.promotions
+            for t in (p.validity.time_from, p.validity.time_to)
+        )
+        self._open_cache: dict[tuple[date, int, int], frozenset[int]] = {}
+        # promotion id -> per-member limit: the service loads a member's use counts for these only
+        self.member_limits: dict[Id, int] = {
+            p.id: p.max_uses_per_member for p in self.promotions if p.max_uses_per_member is not None
+        }
+
+    def open_at(self, parts: LocalParts) -> Container[int] | None:
+        """Positions of the promotions whose validity window is open at ``parts`` (cached per
+        store-local minute), or None when the windows are finer than a minute (check each)."""
+        if not self._minute_granular:
+            return None
+        day, weekday, clock = parts
+        key = (day, clock.hour, clock.minute)
+        found = self._open_cache.get(key)
+        if found is None:
+            minute = time(clock.hour, clock.minute)
+            found = frozenset(
+                k for k, p in enumerate(self.promotions) if p.validity.is_open_on(day, weekday, minute)
+            )
+            if len(self._open_cache) >= _OPEN_CACHE_SIZE:
+                self._open_cache.clear()
+            self._open_cache[key] = found
+        return found
 
     def static_info(self, position: int) -> tuple[tuple[int, int, int, str], bool]:
         """(application key, order level) of a promotion, computed on first use and cached."""
@@ -206,7 +238,7 @@ class PricingContext:
         self.cart = cart
         self.customer = cart.customer
         self.local_now = now.astimezone(ZoneInfo(cart.store_tz))
-        self._local_parts = (self.local_now.date(), self.local_now.isoweekday(), self.local_now.time())
+        self._local_parts: LocalParts = (self.local_now.date(), self.local_now.isoweekday(), self.local_now.time())
         self.now = now
         order = sorted(range(len(cart.lines)), key=lambda i: canonical_key(cart.lines[i]))
         self.input_position = order  # canonical index -> caller's index
@@ -228,17 +260,43 @@ class PricingContext:
 
     def runs_now(self, promo: Promotion) -> bool:
         """Store and validity window (store local time); customer conditions are separate."""
-        if promo.store_ids is not None and self.cart.store_id not in promo.store_ids:
-            return False
+        return self.open_now(promo) and self.runs_here(promo)
+
+    @property
+    def local_parts(self) -> LocalParts:
+        return self._local_parts
+
+    def open_now(self, promo: Promotion) -> bool:
+        """The validity window (dates, weekdays, time of day) in the store's local time."""
         return promo.validity.is_open_on(*self._local_parts)
 
+    def runs_here(self, promo: Promotion) -> bool:
+        return promo.store_ids is None or self.cart.store_id in promo.store_ids
+
     def customer_allowed(self, promo: Promotion) -> bool:
+        return self.customer_problem(promo) is None
+
+    def customer_problem(self, promo: Promotion) -> str | None:
+        """Why this customer may not have ``promo`` (a reason code), or None.
+
+        ``member_limit`` means the promotion counts uses per member and the
+        customer is not an identified member; ``member_limit_reached`` that this
+        member has used it as often as allowed.
+        """
         customer = self.customer
         if promo.member_only and not customer.is_member:
-            return False
+            return "member_only"
         if promo.tier_ids and (not customer.is_member or customer.tier_id not in promo.tier_ids):
-            return False
-        return not (promo.birthday_only and not customer.birthday_today)
+            return "tier"
+        if promo.birthday_only and not customer.birthday_today:
+            return "birthday"
+        limit = promo.max_uses_per_member
+        if limit is not None:
+            if not customer.is_member:
+                return "member_limit"
+            if customer.promotion_uses.get(promo.id, 0) >= limit:
+                return "member_limit_reached"
+        return None
 
     def eligible_lines(self, promo: Promotion, positions: Sequence[int]) -> tuple[int, ...]:
         """Canonical indices of the lines ``promo`` may touch (``positions`` from the index)."""

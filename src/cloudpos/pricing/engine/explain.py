@@ -2,35 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 from cloudpos.money import format_yuan
 from cloudpos.pricing.engine.context import Applicable, PricingContext
 from cloudpos.pricing.engine.evaluate import State
-from cloudpos.pricing.engine.model import Promotion
+from cloudpos.pricing.engine.model import Bundle, BuyXGetY, Promotion
 from cloudpos.pricing.engine.result import CouponUse, Message, SourceKind
 from cloudpos.pricing.engine.search import Choice, Combo
-from cloudpos.pricing.engine.text import compact_rule, gift_message
+from cloudpos.pricing.engine.text import compact_rule, gift_message, name_list
 
 _MAX_ALTERNATIVES = 3
+_MAX_SKIPPED = 6  # messages about promotions held back; the rest are counted in one line
+
+
+class Skipped(NamedTuple):
+    """A promotion that would touch the cart now but is held back, and why (a reason code of
+    ``PricingContext.customer_problem`` or ``"store"``)."""
+
+    promo: Promotion
+    reason: str
 
 
 def explain(
     ctx: PricingContext,
     choice: Choice,
-    skipped: Sequence[Promotion],
+    skipped: Sequence[Skipped],
     coupons: Sequence[CouponUse],
     cash_rounding_fen: int,
+    names: Mapping[str, str] | None = None,
 ) -> tuple[Message, ...]:
     state = choice.best.state
     messages: list[Message] = []
     messages += _member_messages(ctx, state)
-    messages += _promotion_messages(choice.best.combo, state)
+    messages += _promotion_messages(ctx, choice.best.combo, state)
     messages += _choice_messages(choice)
     messages += [use.message for use in coupons]
     messages += _manual_messages(state)
     messages += [a.message for a in state.approvals]
-    messages += _skipped_messages(skipped)
+    messages += _skipped_messages(ctx, skipped, {} if names is None else names)
     if cash_rounding_fen:
         sign = "-" if cash_rounding_fen < 0 else "+"
         amount = format_yuan(abs(cash_rounding_fen))
@@ -56,13 +67,16 @@ def _member_messages(ctx: PricingContext, state: State) -> list[Message]:
     return out
 
 
-def _promotion_messages(combo: Combo, state: State) -> list[Message]:
+def _promotion_messages(ctx: PricingContext, combo: Combo, state: State) -> list[Message]:
     out = []
+    products: dict[str, str] | None = None  # the cart's product names, for rules that name products
     for applicable in sorted(combo, key=lambda a: a.sort_key):
         promo = applicable.promo
         amount = state.promo_amounts.get(promo.id)
         if amount:
-            rule = compact_rule(promo)
+            if products is None and isinstance(promo.rule, BuyXGetY | Bundle):
+                products = {line.product_id: line.name for line in ctx.lines}
+            rule = compact_rule(promo, products or {})
             saved_zh, saved_en = _money(amount)
             if promo.name in ("", rule.zh, rule.en):  # the name is just the rule: do not repeat it
                 out.append(Message(f"{rule.zh},{saved_zh}", f"{rule.en}: {saved_en}"))
@@ -223,13 +237,47 @@ def _manual_messages(state: State) -> list[Message]:
     return out
 
 
-def _skipped_messages(skipped: Sequence[Promotion]) -> list[Message]:
-    out = []
-    for promo in skipped:
+_SKIP_ORDER = {"member_limit_reached": 0, "member_limit": 1, "member_only": 2, "tier": 3, "birthday": 4, "store": 5}
+
+
+def _skipped_messages(ctx: PricingContext, skipped: Sequence[Skipped], names: Mapping[str, str]) -> list[Message]:
+    ordered = sorted(skipped, key=lambda k: (_SKIP_ORDER.get(k.reason, 9), k.promo.id))
+    out = [_skipped_message(ctx, k.promo, k.reason, names) for k in ordered[:_MAX_SKIPPED]]
+    rest = len(ordered) - _MAX_SKIPPED
+    if rest > 0:
         out.append(
             Message(
-                f"「{promo.name}」仅限符合条件的会员(会员/等级/生日),本单顾客不满足",
-                f"'{promo.name}' is for qualifying members only (member/tier/birthday): not applied",
+                f"另有 {rest} 个活动因门店或会员条件不适用本单",
+                f"{rest} more promotion(s) do not apply here (store or member conditions)",
             )
         )
     return out
+
+
+def _skipped_message(ctx: PricingContext, promo: Promotion, reason: str, names: Mapping[str, str]) -> Message:
+    name = promo.name or promo.id
+    limit = promo.max_uses_per_member
+    if reason == "member_limit_reached":
+        used = ctx.customer.promotion_uses.get(promo.id, 0)
+        return Message(
+            f"「{name}」每位会员限用 {limit} 次,该会员已用 {used} 次,本单不再享受",
+            f"'{name}' is limited to {limit} use(s) per member and this member has used it {used} time(s):"
+            " not applied",
+        )
+    if reason == "member_limit":
+        return Message(
+            f"「{name}」每位会员限用 {limit} 次,需登记会员后享受",
+            f"'{name}' is limited to {limit} use(s) per member: identify the member to get it",
+        )
+    if reason == "member_only":
+        return Message(f"「{name}」仅限会员,本单顾客不是会员", f"'{name}' is for members only: not applied")
+    if reason == "tier":
+        zh, en = name_list(names, promo.tier_ids, "个会员等级", "member tier(s)")
+        return Message(
+            f"「{name}」仅限会员等级 {zh},本单顾客不满足", f"'{name}' is for member tiers {en} only: not applied"
+        )
+    if reason == "birthday":
+        return Message(f"「{name}」仅限会员生日当天,本单不适用", f"'{name}' is for the member's birthday only")
+    stores = promo.store_ids or frozenset()
+    zh, en = name_list(names, stores, "家门店", "store(s)")
+    return Message(f"「{name}」仅限 {zh} 使用,本店不参与", f"'{name}' runs only at {en}: not at this store")

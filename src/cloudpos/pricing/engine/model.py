@@ -12,9 +12,11 @@ Representation decisions (used consistently by every module):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
+from types import MappingProxyType
 
 Id = str
 
@@ -107,13 +109,23 @@ class CartLine:
 
 @dataclass(frozen=True)
 class Customer:
-    """Who is buying. ``tier_discount_bp`` is a discount (500 = 9.5折)."""
+    """Who is buying. ``tier_discount_bp`` is a discount (500 = 9.5折).
+
+    ``promotion_uses``: how many earlier sales of this member used each promotion
+    (promotion id -> count, net of uses given back by refunds); only the promotions
+    with a per-member limit need to be present.
+    """
 
     is_member: bool = False
     member_id: Id | None = None
     tier_id: Id | None = None
     tier_discount_bp: int = 0
     birthday_today: bool = False
+    promotion_uses: Mapping[Id, int] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.promotion_uses, MappingProxyType):
+            object.__setattr__(self, "promotion_uses", MappingProxyType(dict(self.promotion_uses)))
 
 
 @dataclass(frozen=True)
@@ -338,6 +350,10 @@ class Promotion:
     one promotion per ``stack_group`` is used per order (``None`` = no group).
     ``stacks_with_member`` says whether member price / tier discount may apply
     on top (see the engine docs for the exact rule). ``priority``: higher wins ties.
+    ``max_uses_per_order`` caps the units / groups / repetitions one order gets;
+    ``max_uses_per_member`` caps how many sales of one member may use the
+    promotion (counted in ``Customer.promotion_uses``): such a promotion needs
+    an identified member, as a walk-in customer's uses cannot be counted.
     The scope has no "everything" default: pass ``ALL_PRODUCTS`` explicitly (an
     empty scope matches nothing and is refused by ``validate_promotion``;
     bundles are scoped by their items).
@@ -357,6 +373,7 @@ class Promotion:
     stack_group: str | None = None
     stacks_with_member: bool = True
     max_uses_per_order: int | None = None
+    max_uses_per_member: int | None = None
 
     def __post_init__(self) -> None:
         _freeze_set(self, "tier_ids")

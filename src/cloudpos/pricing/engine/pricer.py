@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from cloudpos.money import BP_SCALE, FEN_PER_JIAO, FEN_PER_YUAN, round_down_to, round_nearest_to
 from cloudpos.pricing.engine.context import Applicable, PricingContext, PromotionIndex
 from cloudpos.pricing.engine.evaluate import CouponCheck, State
-from cloudpos.pricing.engine.explain import explain
+from cloudpos.pricing.engine.explain import Skipped, explain
 from cloudpos.pricing.engine.model import (
     Cart,
     CashRounding,
@@ -34,24 +34,29 @@ from cloudpos.pricing.engine.search import Choice, Evaluated, choose, combo_is_v
 from cloudpos.pricing.engine.text import coupon_messages
 
 Promotions = Iterable[Promotion] | PromotionIndex
+Names = Mapping[str, str]
 
 
-def price_cart(cart: Cart, promotions: Promotions, now: datetime) -> PricedCart:
+def price_cart(cart: Cart, promotions: Promotions, now: datetime, names: Names | None = None) -> PricedCart:
     """Price ``cart`` with the best valid combination of ``promotions`` at ``now`` (aware).
 
     ``promotions`` may be a prebuilt ``PromotionIndex`` (cache it per store and
-    rebuild when promotions change). Raises ``ValueError`` only for malformed
-    input (duplicate line or promotion ids, naive datetime, quantity <= 0 ...);
+    rebuild when promotions change). ``names`` maps ids (stores, tiers) to display
+    names for the explanation; it is read only when a message needs a name, so a
+    lazily loading mapping costs nothing otherwise. Raises ``ValueError`` only for
+    malformed input (duplicate line or promotion ids, naive datetime, quantity <= 0 ...);
     business outcomes (unusable coupons, approvals) are reported in the result.
     """
     ctx = PricingContext(cart, now)
     applicable, skipped = find_applicable(ctx, _index(promotions))
     checks, rejected = check_coupons(ctx)
     choice = choose(ctx, applicable, checks)
-    return build_result(ctx, choice, skipped, rejected)
+    return build_result(ctx, choice, skipped, rejected, names)
 
 
-def price_combination(cart: Cart, promotions: Promotions, now: datetime, promotion_ids: Iterable[str]) -> PricedCart:
+def price_combination(
+    cart: Cart, promotions: Promotions, now: datetime, promotion_ids: Iterable[str], names: Names | None = None
+) -> PricedCart:
     """Price with exactly the given promotions (those of them that apply now), no search.
 
     For "what if" screens and tests. Raises ``ValueError`` if the ids are not
@@ -71,7 +76,7 @@ def price_combination(cart: Cart, promotions: Promotions, now: datetime, promoti
     checks, rejected = check_coupons(ctx)
     best = price_one(ctx, combo, checks)
     choice = Choice(best, [best], exhaustive=True, given=True)
-    return build_result(ctx, choice, skipped, rejected)
+    return build_result(ctx, choice, skipped, rejected, names)
 
 
 def _index(promotions: Promotions) -> PromotionIndex:
@@ -81,8 +86,9 @@ def _index(promotions: Promotions) -> PromotionIndex:
 # --------------------------------------------------------------------------- preparation
 
 
-def find_applicable(ctx: PricingContext, index: PromotionIndex) -> tuple[list[Applicable], list[Promotion]]:
-    """Open promotions touching at least one line, and those only held back by customer conditions."""
+def find_applicable(ctx: PricingContext, index: PromotionIndex) -> tuple[list[Applicable], list[Skipped]]:
+    """Open promotions touching at least one line, and those that would but are held back by
+    the store list or a customer condition, with the reason (for the explanation)."""
     hits: dict[int, list[int]] = {}
     for line_no, line in enumerate(ctx.lines):
         for position in index.scoped_candidates(line):
@@ -91,20 +97,22 @@ def find_applicable(ctx: PricingContext, index: PromotionIndex) -> tuple[list[Ap
     for position in index.everywhere:
         hits[position] = every_line
     applicable: list[Applicable] = []
-    skipped: list[Promotion] = []
+    skipped: list[Skipped] = []
+    open_now = index.open_at(ctx.local_parts)
     for position, line_nos in hits.items():
         promo = index.promotions[position]
-        if not ctx.runs_now(promo):
+        if not (ctx.open_now(promo) if open_now is None else position in open_now):
             continue
         lines = ctx.eligible_lines(promo, line_nos)
         if not lines or not could_apply(ctx, promo, lines):
             continue
-        if ctx.customer_allowed(promo):
+        problem = "store" if not ctx.runs_here(promo) else ctx.customer_problem(promo)
+        if problem is None:
             applicable.append(Applicable(promo, lines, *index.static_info(position)))
         else:
-            skipped.append(promo)
+            skipped.append(Skipped(promo, problem))
     applicable.sort(key=lambda a: a.promo.id)
-    skipped.sort(key=lambda p: p.id)
+    skipped.sort(key=lambda k: k.promo.id)
     return applicable, skipped
 
 
@@ -156,7 +164,11 @@ def cash_due(total_fen: int, mode: CashRounding) -> int:
 
 
 def build_result(
-    ctx: PricingContext, choice: Choice, skipped: list[Promotion], rejected: dict[int, CouponUse]
+    ctx: PricingContext,
+    choice: Choice,
+    skipped: list[Skipped],
+    rejected: dict[int, CouponUse],
+    names: Names | None = None,
 ) -> PricedCart:
     state = choice.best.state
     total = sum(state.amounts)
@@ -178,7 +190,7 @@ def build_result(
         total_fen=total,
         cash_rounding_fen=due - total,
         cash_due_fen=due,
-        explanation=explain(ctx, choice, skipped, coupons, due - total),
+        explanation=explain(ctx, choice, skipped, coupons, due - total, names),
     )
 
 

@@ -60,6 +60,25 @@ def _join(names: Names, keys: Iterable[str], sep: str) -> str:
     return sep.join(_name(names, k) for k in sorted(keys))
 
 
+def name_list(names: Names, keys: Iterable[str], unit_zh: str, unit_en: str) -> tuple[str, str]:
+    """Display names of ``keys`` (zh, en), never raw ids: ids without a name are counted,
+    e.g. ("南山店、福田店及其他 1 家门店", "Futian, Nanshan and 1 other store(s)")."""
+    known: list[str] = []
+    unknown = 0
+    for key in keys:
+        found = names.get(key)
+        if found:
+            known.append(found)
+        else:
+            unknown += 1
+    known.sort()
+    zh, en = "、".join(known), ", ".join(known)
+    if unknown:
+        zh += f"{'及' if known else ''}其他 {unknown} {unit_zh}"
+        en += f"{' and ' if known else ''}{unknown} other {unit_en}"
+    return zh, en
+
+
 # --------------------------------------------------------------------------- rules
 
 
@@ -129,8 +148,7 @@ def _bxgy_text(rule: BuyXGetY, names: Names) -> tuple[str, str]:
     x, y, bp = rule.buy_qty, rule.get_qty, rule.get_percent_off_bp
     free = bp >= 10_000
     if rule.get_product_ids:
-        target = _join(names, rule.get_product_ids, "、")
-        target_en = _join(names, rule.get_product_ids, ", ")
+        target, target_en = name_list(names, rule.get_product_ids, "种商品", "product(s)")
         deal_zh = "" if free else f" {zhe(bp)} 折"
         deal_en = "free" if free else f"at {percent(bp)}% off"
         zh, en = f"买 {x} 件送 {target} {y} 件{deal_zh}", f"Buy {x}, get {y} × {target_en} {deal_en}"
@@ -196,6 +214,9 @@ def _condition_parts(promo: Promotion, en: bool, names: Names) -> list[str]:
     if promo.max_uses_per_order is not None:
         n = promo.max_uses_per_order
         parts.append(f"max {n} per order" if en else f"每单限 {n} 次")
+    if promo.max_uses_per_member is not None:
+        n = promo.max_uses_per_member
+        parts.append(f"each member up to {n} time(s)" if en else f"每位会员限 {n} 次")
     if promo.exclusive:
         parts.append("cannot be combined with other promotions" if en else "不与其他活动同享")
     elif promo.stack_group:
@@ -208,7 +229,8 @@ def _condition_parts(promo: Promotion, en: bool, names: Names) -> list[str]:
     if promo.member_only:
         parts.append("members only" if en else "仅限会员")
     if promo.tier_ids:
-        tiers = _join(names, promo.tier_ids, ", " if en else "、")
+        tiers_zh, tiers_en = name_list(names, promo.tier_ids, "个会员等级", "tier(s)")
+        tiers = tiers_en if en else tiers_zh
         parts.append(f"member tiers {tiers} only" if en else f"仅限会员等级 {tiers}")
     if promo.birthday_only:
         parts.append("on the member's birthday" if en else "会员生日当天")
@@ -225,8 +247,8 @@ def _scope_parts(promo: Promotion, en: bool, names: Names) -> list[str]:
         listed = _join(names, excluded, ", " if en else "、")
         parts.append(f"excluding {listed}" if en else f"不含 {listed}")
     if promo.store_ids is not None:
-        stores = _join(names, promo.store_ids, ", " if en else "、")
-        parts.append(f"stores: {stores}" if en else f"适用门店:{stores}")
+        stores_zh, stores_en = name_list(names, promo.store_ids, "家门店", "store(s)")
+        parts.append(f"stores: {stores_en}" if en else f"适用门店:{stores_zh}")
     return parts
 
 

@@ -68,6 +68,10 @@ def _common(promo: Promotion) -> list[FieldError]:
         errors.append(
             _err("max_uses_per_order", "min", "每单限用次数至少为 1", "Usage limit per order must be at least 1")
         )
+    if promo.max_uses_per_member is not None and promo.max_uses_per_member < 1:
+        errors.append(
+            _err("max_uses_per_member", "min", "每位会员限用次数至少为 1", "Usage limit per member must be at least 1")
+        )
     return errors
 
 
@@ -81,11 +85,33 @@ def _validity(validity: Validity) -> list[FieldError]:
         errors.append(
             _err("validity.weekdays", "invalid", "星期须为 1(周一)到 7(周日)", "Weekdays must be 1 (Mon) to 7 (Sun)")
         )
+    if _never_on_a_weekday(validity):
+        errors.append(
+            _err(
+                "validity.weekdays",
+                "never_runs",
+                "所选星期不在活动日期范围内,活动一天也不会生效",
+                "None of the chosen weekdays falls between the start and end dates: the promotion would never run",
+            )
+        )
     if validity.time_from is not None and validity.time_from == validity.time_to:
         errors.append(
             _err("validity.time_to", "empty_window", "开始时间与结束时间相同", "Start and end time are the same")
         )
     return errors
+
+
+def _never_on_a_weekday(validity: Validity) -> bool:
+    """A short date window (under a week) that contains none of the chosen weekdays."""
+    start, end = validity.start_date, validity.end_date
+    if not validity.weekdays or start is None or end is None or end < start:
+        return False
+    days = end.toordinal() - start.toordinal() + 1
+    if days >= 7:
+        return False
+    first = start.isoweekday()
+    covered = {(first - 1 + k) % 7 + 1 for k in range(days)}
+    return covered.isdisjoint(validity.weekdays)
 
 
 def _bp(field: str, bp: int) -> list[FieldError]:
