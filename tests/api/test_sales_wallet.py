@@ -114,3 +114,50 @@ def test_crash_after_charge_is_reversed_by_reconciliation(shop):
     for p in rows:
         trade = ledger_trade(shop.sandbox, p.out_trade_no)
         assert trade is None or trade["reversed"] or trade["refunded_fen"] == trade["amount_fen"]
+
+
+def test_the_till_sees_the_customer_typing_the_password(shop, live_server, other_merchant, monkeypatch):
+    """While `POST /sales` waits for a USERPAYING wallet payment, the till asks by the key it sent (sale key +
+    ":" + tender index) and is told the customer is entering the password; afterwards it is succeeded and
+    belongs to the sale. The payments module is paced so the wait lasts ~0.6 s."""
+    import threading
+    import time
+
+    import httpx
+
+    from cloudpos.payments.config import payment_settings
+
+    monkeypatch.setenv("CLOUDPOS_PAYMENTS_POLL_INTERVAL", "0.3")
+    monkeypatch.setenv("CLOUDPOS_PAYMENTS_DEADLINE", "10")
+    payment_settings.cache_clear()
+    key = str(uuid.uuid4())
+    body = {"store_id": str(shop.store_id), "terminal_id": str(shop.terminal_id),
+            "lines": [{"product_id": shop.items[1]["id"]}],
+            "payments": [{"method": "cash", "amount": 300, "tendered": 300},
+                         {"method": "wechat", "amount": 500, "auth_code": payment_code("1301")}]}
+    answer: dict = {}
+
+    def pay() -> None:
+        answer["sale"] = httpx.post(f"{live_server.url}/api/v1/sales", json=body, timeout=30,
+                                    headers={**shop.cashier, "Idempotency-Key": key})
+
+    till = threading.Thread(target=pay)
+    till.start()
+    seen = []
+    with httpx.Client(base_url=live_server.url, headers=shop.cashier, timeout=10) as c:
+        while till.is_alive():
+            r = c.get(f"/api/v1/payments/by-key/{key}:1")
+            if r.status_code == 200:
+                seen.append((r.json()["status"], r.json()["code"], r.json()["message"]))
+            else:
+                assert r.status_code == 404, r.text  # not created yet
+            time.sleep(0.02)
+        till.join()
+        sale = answer["sale"]
+        assert sale.status_code == 201, sale.text
+        assert ("paying", "USERPAYING", "等待顾客在手机上输入支付密码…") in seen, seen
+        done = c.get(f"/api/v1/payments/by-key/{key}:1").json()
+        wallet = next(p for p in sale.json()["payments"] if p["method"] == "wechat")
+        assert (done["status"], done["id"], done["sale_id"]) == ("succeeded", wallet["payment_id"], sale.json()["id"])
+        assert c.get(f"/api/v1/payments/by-key/{key}:0").status_code == 404  # cash is no wallet payment
+        assert c.get(f"/api/v1/payments/by-key/{key}:1", headers=other_merchant.owner).status_code == 404

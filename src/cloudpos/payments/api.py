@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from cloudpos.context import Actor
@@ -81,6 +81,16 @@ def settlement(date_from: date = Query(alias="from"), date_to: date = Query(alia
     """Per method and business day: count, gross, refunds, fees (half-up per payment), net and the
     expected settlement date (T+N calendar days)."""
     return service.settlement(db, actor, date_from, date_to, store_id)
+
+
+@router.get("/payments/by-key/{idempotency_key}", response_model=PaymentOut)
+def get_payment_by_key(idempotency_key: str = Path(max_length=100), actor: Actor = Depends(requires("sale.view")),
+                       db: Session = Depends(get_db)) -> PaymentOut:
+    """The wallet payment made with this Idempotency-Key (a sale's wallet tender i uses the sale's key +
+    `:i`), for a till to show its progress while the request that pays is still waiting: `status` paying
+    with `code` USERPAYING / WAIT_BUYER_PAY means the customer is confirming with their password.
+    404 until the payment exists."""
+    return service.payment_by_key(db, actor, idempotency_key)
 
 
 @router.get("/payments/{payment_id}", response_model=PaymentOut)

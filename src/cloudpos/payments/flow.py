@@ -11,6 +11,9 @@
 4. If the reversal itself cannot be confirmed, the payment stays `paying` and the reconciliation job
    finishes it later (query → complete or reverse).
 
+`on_wait` (optional) hears every answer that is not final yet — e.g. USERPAYING, so the till can say
+the customer is typing their password; it must not raise (it is told, it does not steer the flow).
+
 `after_gateway_success` is a hook fired after the gateway confirmed a charge and before we record it —
 tests register a callback that raises, to simulate the process dying between the charge and the
 sale's commit (the reconciliation job must then find and reverse the charge).
@@ -89,7 +92,8 @@ def reverse(provider: Provider, out_trade_no: str, attempts: int, pause_s: float
 
 def run(provider: Provider, *, out_trade_no: str, amount_fen: int, auth_code: str, subject: str,
         timing: Timing, device: str = "", client_ip: str = "",
-        sleep: Callable[[float], None] = time.sleep) -> FlowOutcome:
+        sleep: Callable[[float], None] = time.sleep,
+        on_wait: Callable[[GatewayResult], None] | None = None) -> FlowOutcome:
     """Charge the customer's payment code; see the module docstring for the rules."""
     deadline = time.monotonic() + timing.deadline_s
     first = provider.pay(out_trade_no=out_trade_no, amount_fen=amount_fen, auth_code=auth_code, subject=subject,
@@ -100,6 +104,8 @@ def run(provider: Provider, *, out_trade_no: str, amount_fen: int, auth_code: st
     if first.outcome == FAILED:
         return FlowOutcome(domain.FAILED, code=first.code, message=first.message, calls=calls)
     last = first
+    if on_wait is not None:
+        on_wait(first)
     while time.monotonic() + timing.poll_interval_s < deadline:
         sleep(timing.poll_interval_s)
         last = provider.query(out_trade_no)
@@ -108,6 +114,8 @@ def run(provider: Provider, *, out_trade_no: str, amount_fen: int, auth_code: st
             return FlowOutcome(domain.SUCCEEDED, last.trade_no, calls=calls)
         if last.outcome in (FAILED, CLOSED):
             break
+        if on_wait is not None:
+            on_wait(last)
     # A final failure, or we stop waiting: close the order at the gateway so it can never charge later.
     rev, n = reverse(provider, out_trade_no, timing.reverse_attempts, timing.poll_interval_s)
     calls += n

@@ -23,7 +23,8 @@ For the sales module
   ``record_offline_refund`` for the other methods (caller's transaction).
 * ``methods_for_store(db, actor, store_id)`` → the effective methods (store override, else merchant-wide,
   else the defaults).
-* ``payment(db, actor, payment_id)`` → ``PaymentOut``.
+* ``payment(db, actor, payment_id)`` → ``PaymentOut``; ``payment_by_key(db, actor, idempotency_key)`` finds
+  the payment a till is waiting for while its request is still running (the till knows the key it sent).
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ MESSAGES: dict[str, str] = {
 }
 DEFAULT_FAILED = N_("The payment failed: %(reason)s")
 UNRESOLVED = N_("The payment could not be confirmed yet. Do not charge again: it will be settled automatically.")
+# While the flow is still polling and the gateway said the customer is confirming on the phone.
+WAITING_FOR_CUSTOMER = N_("Waiting for the customer to enter the payment password on their phone…")
+WAITING_CODES = frozenset({"USERPAYING", "WAIT_BUYER_PAY"})
 SUCCEEDED_MSG = N_("Paid.")
 NOT_CHARGED = N_("The payment was not completed and has been cancelled; nothing was charged.")
 NO_SALE = N_("No sale was recorded for this payment, so it was given back to the customer.")
@@ -138,6 +142,14 @@ def payment(db: Session, actor: Actor, payment_id: uuid.UUID) -> PaymentOut:
     return payment_out(_get(db, actor, payment_id))
 
 
+def payment_by_key(db: Session, actor: Actor, idempotency_key: str) -> PaymentOut:
+    p = db.scalar(select(Payment).where(Payment.tenant_id == actor.tenant_id,
+                                        Payment.idempotency_key == idempotency_key))
+    if p is None or not actor.sees_store(p.store_id):
+        raise NotFound(N_("Payment not found."))
+    return payment_out(p)
+
+
 def _result(p: Payment) -> PaymentResult:
     return PaymentResult(p.status, p.id, p.provider_trade_no, describe(p), p.error_code, p.amount_fen)
 
@@ -148,7 +160,7 @@ def describe(p: Payment) -> str:
     if p.status == domain.SUCCEEDED:
         return _(SUCCEEDED_MSG)
     if p.status in domain.OPEN_STATUSES:
-        return _(UNRESOLVED)
+        return _(WAITING_FOR_CUSTOMER) if p.error_code in WAITING_CODES else _(UNRESOLVED)
     if p.message in KNOWN_MESSAGES:
         return _(p.message)
     return _(DEFAULT_FAILED, reason=p.message or p.error_code or "-")
@@ -379,7 +391,7 @@ def start_wallet_payment(db: Session, actor: Actor, store_id: uuid.UUID, termina
         raise
     outcome = flow.run(client, out_trade_no=p.out_trade_no, amount_fen=amount_fen, auth_code=auth_code,
                        subject=subject or "POS", timing=timing, device=str(terminal_id or "")[:32],
-                       client_ip=client_ip)
+                       client_ip=client_ip, on_wait=_progress_recorder(db, p))
     if outcome.status == domain.SUCCEEDED:
         flow.after_gateway_success.fire(str(p.id))  # tests: a raise here = the process died now
     try:
@@ -391,6 +403,30 @@ def start_wallet_payment(db: Session, actor: Actor, store_id: uuid.UUID, termina
     log.info("wallet payment", payment_id=str(p.id), method=method, amount=amount_fen, status=p.status,
              code=p.error_code, calls=outcome.calls)
     return _result(p)
+
+
+def _progress_recorder(db: Session, p: Payment):
+    """Keep the gateway's latest "not yet" code on the paying row (e.g. USERPAYING: the customer is typing
+    a password), so the till polling `payment_by_key` can say so. Written only when the code changes; a
+    failure to write is logged and ignored — it is information, the money flow does not depend on it."""
+    seen = {"code": ""}
+
+    def record(result) -> None:
+        code = (result.code or "")[:64]
+        if code == seen["code"]:
+            return
+        seen["code"] = code
+        try:
+            db.execute(update(Payment).where(
+                Payment.tenant_id == p.tenant_id, Payment.id == p.id, Payment.status == domain.PAYING,
+                Payment.reconcile_claim_at.is_(None),
+            ).values(error_code=code, updated_at=clock.now()).execution_options(synchronize_session=False))
+            db.commit()
+        except Exception:  # noqa: BLE001 - see the docstring
+            db.rollback()
+            log.warning("could not record wallet payment progress", payment_id=str(p.id), code=code)
+
+    return record
 
 
 def _apply_outcome(db: Session, p: Payment, outcome: flow.FlowOutcome) -> None:
