@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from cloudpos.payments.config import payment_settings
+from cloudpos.payments.testing import fast_payments, provider_patches, sandbox  # noqa: F401 (fixtures)
+
 CHROMIUM = os.environ.get("CLOUDPOS_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -44,3 +47,28 @@ def browser() -> Iterator[object]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def browser_payments(fast_payments, monkeypatch):  # noqa: F811
+    """The sandbox gateway (real HTTP) paced for a person watching the screen: a USERPAYING payment is
+    queried once a second, so the till shows "waiting for the password" for a few seconds."""
+    for k, v in {"CLOUDPOS_PAYMENTS_POLL_INTERVAL": "1.0", "CLOUDPOS_PAYMENTS_DEADLINE": "20",
+                 "CLOUDPOS_PAYMENTS_HTTP_TIMEOUT": "5"}.items():
+        monkeypatch.setenv(k, v)
+    payment_settings.cache_clear()
+    yield fast_payments
+    payment_settings.cache_clear()
+
+
+@pytest.fixture
+def point_wallets_at_sandbox(browser_payments):
+    """`point(client, headers)`: what an owner saves on the payment settings page, pointing the merchant's
+    WeChat Pay and Alipay at the sandbox."""
+    def point(client, headers: dict) -> None:
+        for name, patch in provider_patches(browser_payments).items():
+            r = client.patch(f"/api/v1/payment-providers/{name}", headers=headers,
+                             json=patch.model_dump(mode="json", exclude_none=True))
+            assert r.status_code == 200, r.text
+
+    return point

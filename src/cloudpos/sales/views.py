@@ -123,6 +123,16 @@ def open_shift(request: Request, opening_float: str = Form("0"), actor: Actor = 
     return RedirectResponse("/pos", status_code=303)
 
 
+@router.post("/pos/sign-out")
+def pos_sign_out(actor: Actor = Depends(requires("sale.create")), db: Session = Depends(get_db)) -> Response:
+    """Someone else takes the till (a manager for a refund, the next cashier) on a terminal without PIN
+    switching: sign out and sign in again, back to this till; the terminal and its open shift stay."""
+    sessions.logout(db, actor)
+    resp = RedirectResponse("/login?next=/pos", status_code=303)
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp
+
+
 @router.get("/pos/switch", response_class=HTMLResponse, dependencies=[Depends(public())])
 def pin_page(request: Request, db: Session = Depends(get_db)) -> Response:
     data = terminal_from_cookie(request)

@@ -80,7 +80,7 @@
       dialog: null, picker: [], held: [], memberQuery: "", couponCode: "",
       discount: { scope: "order", kind: "percent", value: "" },
       tenders: [], payMethod: "cash", payAmount: "", tendered: "", authCode: "", cardLast4: "", approval: "",
-      memberPin: "", idemKey: null, override: { username: "", password: "" }, receipt: null,
+      memberPin: "", idemKey: null, override: { username: "", password: "" }, receipt: null, walletWait: null,
       refund: { receipt: "", sale: null, qty: {}, reason: "", result: null }, closeCash: "",
       fen, qty, lastScanAt: 0,
 
@@ -126,6 +126,7 @@
       },
       methodName(code) { return (this.t.methods && this.t.methods[code]) || code; },
       closeDialog() {
+        if (this.busy && this.dialog === "pay") return; // a payment is on its way: wait for its outcome
         if (this.dialog === "receipt") { this.newSale(); return; }
         this.dialog = null;
         this.refocus();
@@ -324,7 +325,7 @@
         const c = res.data.cart || {};
         this.lines = c.lines || []; this.member = c.member || null; this.coupons = c.coupons || [];
         this.manual = c.manual || []; this.selected = this.lines.length - 1;
-        this.dialog = null;
+        this.dialog = null; this.flash = null; // "Cart held." is no longer true
         this.changed();
       },
 
@@ -377,6 +378,9 @@
       async complete() {
         if (this.busy) return;
         this.busy = true;
+        const key = this.idemKey || (this.idemKey = uuid());
+        const watch = { on: true };
+        this.watchWallets(key, watch);
         const body = Object.assign(this.cartBody(), {
           terminal_id: this.cfg.terminal_id,
           lines: this.cartBody().lines,
@@ -386,8 +390,14 @@
         body.manual_discounts = this.cartBody().manual_discounts.map(m => Object.assign(
           { scope: m.line_index === null ? "order" : "line" }, m));
         if (this.override.username) body.override = this.override;
-        const res = await api("POST", "/api/v1/sales", body, { "Idempotency-Key": this.idemKey });
-        this.busy = false;
+        let res;
+        try {
+          res = await api("POST", "/api/v1/sales", body, { "Idempotency-Key": key });
+        } catch (e) {
+          res = { ok: false, status: 0, data: null }; // the network: the same key may be sent again safely
+        } finally {
+          watch.on = false; this.walletWait = null; this.busy = false;
+        }
         if (res.status === 201) {
           this.receipt = res.data;
           this.dialog = "receipt";
@@ -409,6 +419,29 @@
           this.idemKey = uuid();
         }
         this.say("danger", problemText(res, this.t.error));
+      },
+      /* While the sale request charges WeChat Pay / Alipay (it waits for the outcome, up to the payment
+         deadline), ask how it is going: the wallet tender i is paid with the sale's key + ":" + i, and a
+         payment whose gateway answered USERPAYING says the customer is typing their password. */
+      async watchWallets(key, watch) {
+        const wallets = this.tenders.map((t, i) => [t, i]).filter(([t]) => t.method === "wechat" || t.method === "alipay");
+        if (!wallets.length) return;
+        await new Promise(r => setTimeout(r, 250)); // a quick payment needs no progress at all
+        while (watch.on) {
+          let shown = null;
+          for (const [t, i] of wallets) {
+            let res;
+            try { res = await api("GET", `/api/v1/payments/by-key/${encodeURIComponent(key + ":" + i)}`); }
+            catch (e) { res = { ok: false }; } // only progress: the sale's own answer decides
+            if (res.ok && res.data.status === "succeeded") continue;
+            shown = { method: t.method, amount: t.amount, waiting: !!(res.ok && res.data.status === "paying" &&
+                      ["USERPAYING", "WAIT_BUYER_PAY"].includes(res.data.code)), message: res.ok ? res.data.message : "" };
+            break;
+          }
+          if (!watch.on) return;
+          this.walletWait = shown;
+          await new Promise(r => setTimeout(r, 400));
+        }
       },
       submitOverride() {
         if (!this.override.username || !this.override.password) return;
@@ -507,6 +540,7 @@
           F4: () => { if (this.cfg.can_discount) this.dialog = "discount"; }, F6: () => this.hold(),
           F7: () => this.openHeld(), F8: () => this.removeLine(), F9: () => this.openPay(),
           F10: () => this.openRefund() };
+        if (this.busy && (map[e.key] || e.key === "Escape")) { e.preventDefault(); return; } // paying: wait
         if (map[e.key]) {
           e.preventDefault();
           if (this.dialog === "receipt") this.newSale(); // any action after a sale starts the next customer
