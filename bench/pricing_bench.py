@@ -1,8 +1,11 @@
 """Price-engine benchmark: a 50-line cart against 200 active promotions of mixed kinds.
 
-Run: ``.venv/bin/python bench/pricing_bench.py [--carts N] [--seed S]``
+Run: ``.venv/bin/python bench/pricing_bench.py [--carts N] [--seed S] [--repeat R]``
 Prints p50 / p95 / max of ``price_cart`` (target: p95 < 5 ms). Timing uses
 ``time.perf_counter`` floats; all prices are integer fen.
+
+``--scaling`` also prices carts of 2x and 4x the lines against 2x and 4x the
+promotions and prints how the p95 grows (quadratic growth would be 4x and 16x).
 """
 
 from __future__ import annotations
@@ -220,6 +223,33 @@ def run(carts: int, seed: int, stress: bool, repeat: int, freeze: bool) -> None:
     _report(promotions, cart_list, samples, applied)
 
 
+def scaling(seed: int, carts: int) -> None:
+    """CPU p95 (cached index) as lines and promotions grow together: must not be quadratic."""
+    global N_LINES, N_PROMOTIONS, N_PRODUCTS
+    base = (N_LINES, N_PROMOTIONS, N_PRODUCTS)
+    first = None
+    try:
+        for factor in (1, 2, 4):
+            N_LINES, N_PROMOTIONS, N_PRODUCTS = base[0] * factor, base[1] * factor, base[2] * factor
+            rng = random.Random(seed)
+            catalog = make_catalog(rng)
+            index = PromotionIndex(make_promotions(rng, catalog))
+            cart_list = [make_cart(rng, catalog, n) for n in range(carts)]
+            for cart in cart_list[:10]:
+                price_cart(cart, index, NOW)
+            cpu = []
+            for cart in cart_list:
+                start = time.process_time()
+                price_cart(cart, index, NOW)
+                cpu.append(time.process_time() - start)
+            p95 = percentile(cpu, 95)
+            first = first or p95
+            print(f"scaling x{factor}: {N_LINES} lines x {N_PROMOTIONS} promotions: cpu p95 {p95 * 1000:6.2f} ms"
+                  f" ({p95 / first:4.1f}x; quadratic would be {factor * factor}x)")
+    finally:
+        N_LINES, N_PROMOTIONS, N_PRODUCTS = base
+
+
 def _ms(samples: list[float], pct: int) -> str:
     return f"{percentile(samples, pct) * 1000:6.2f}"
 
@@ -266,5 +296,8 @@ if __name__ == "__main__":
     )
     parser.add_argument("--repeat", type=int, default=1, help="time each cart N times and keep the best")
     parser.add_argument("--no-freeze", action="store_true", help="do not gc.freeze() the test data after set-up")
+    parser.add_argument("--scaling", action="store_true", help="also show growth with 2x and 4x lines and promotions")
     args = parser.parse_args()
     run(args.carts, args.seed, args.stress, max(args.repeat, 1), not args.no_freeze)
+    if args.scaling:
+        scaling(args.seed, min(args.carts, 100))

@@ -39,7 +39,7 @@ def explain(
     messages += _promotion_messages(ctx, choice.best.combo, state)
     messages += _choice_messages(choice)
     messages += [use.message for use in coupons]
-    messages += _manual_messages(state)
+    messages += _manual_messages(ctx, state)
     messages += [a.message for a in state.approvals]
     messages += _skipped_messages(ctx, skipped, {} if names is None else names)
     if cash_rounding_fen:
@@ -74,9 +74,12 @@ def _promotion_messages(ctx: PricingContext, combo: Combo, state: State) -> list
         promo = applicable.promo
         amount = state.promo_amounts.get(promo.id)
         if amount:
-            if products is None and isinstance(promo.rule, BuyXGetY | Bundle):
-                products = {line.product_id: line.name for line in ctx.lines}
-            rule = compact_rule(promo, products or {})
+            if isinstance(promo.rule, BuyXGetY | Bundle):  # names products: the cart's names
+                if products is None:
+                    products = {line.product_id: line.name for line in ctx.lines}
+                rule = compact_rule(promo, products)
+            else:
+                rule = _cached_rule(promo)
             saved_zh, saved_en = _money(amount)
             if promo.name in ("", rule.zh, rule.en):  # the name is just the rule: do not repeat it
                 out.append(Message(f"{rule.zh},{saved_zh}", f"{rule.en}: {saved_en}"))
@@ -96,6 +99,21 @@ def _promotion_messages(ctx: PricingContext, combo: Combo, state: State) -> list
 
 
 _MAX_NAMES = 6
+_RULE_CACHE_SIZE = 4096
+_rule_cache: dict[int, tuple[Promotion, Message]] = {}
+
+
+def _cached_rule(promo: Promotion) -> Message:
+    """``compact_rule`` of a rule that names no product, remembered per promotion object (the
+    service reuses its promotions until they change; the entry keeps the object, so its id is not reused)."""
+    hit = _rule_cache.get(id(promo))
+    if hit is not None and hit[0] is promo:
+        return hit[1]
+    rule = compact_rule(promo)
+    if len(_rule_cache) >= _RULE_CACHE_SIZE:
+        _rule_cache.clear()
+    _rule_cache[id(promo)] = (promo, rule)
+    return rule
 
 
 def _combo_label(combo: Combo) -> tuple[str, str]:
@@ -223,7 +241,9 @@ def _name(applicable: Applicable) -> str:
     return applicable.promo.name or applicable.promo.id
 
 
-def _manual_messages(state: State) -> list[Message]:
+def _manual_messages(ctx: PricingContext, state: State) -> list[Message]:
+    if not ctx.cart.manual_discounts:
+        return []
     totals: dict[str, tuple[str, int]] = {}
     for entries in state.entries:
         for kind, source_id, name, amount, _level in entries:

@@ -309,29 +309,58 @@ def could_apply(ctx: PricingContext, promo: Promotion, idxs: Sequence[int]) -> b
     promotion failing this (特价 not below any price, 满减 threshold above the
     list total, too few units for 买赠 / 组合价 ...) is left out of the search.
     """
+    return _FEASIBLE[type(promo.rule)](ctx, promo, idxs)
+
+
+def _special_feasible(ctx: PricingContext, promo: Promotion, idxs: Sequence[int]) -> bool:
+    price = promo.rule.unit_price_fen  # type: ignore[union-attr]
+    lines = ctx.lines
+    return any(price < lines[i].unit_price_fen for i in idxs)
+
+
+def _bundle_feasible(ctx: PricingContext, promo: Promotion, idxs: Sequence[int]) -> bool:
     rule = promo.rule
-    lines, list_amounts = ctx.lines, ctx.list_amounts
-    if isinstance(rule, SpecialPrice):
-        return any(rule.unit_price_fen < lines[i].unit_price_fen for i in idxs)
-    if isinstance(rule, BuyXGetY):
-        return _bxgy_feasible(ctx, rule, idxs)
-    if isinstance(rule, Bundle):
-        units: dict[str, int] = {}
-        for i in idxs:
-            units[lines[i].product_id] = units.get(lines[i].product_id, 0) + whole_units(ctx, i)
-        return all(units.get(item.product_id, 0) >= max(item.qty, 1) for item in rule.items) and bool(rule.items)
-    list_total = sum([list_amounts[i] for i in idxs])
-    if isinstance(rule, Gift):
-        qty_total = sum([lines[i].qty_milli for i in idxs])
-        spend_ok = rule.min_spend_fen is None or list_total >= rule.min_spend_fen
-        qty_ok = rule.min_qty_milli is None or qty_total >= rule.min_qty_milli
-        return spend_ok and qty_ok and (rule.min_spend_fen is not None or rule.min_qty_milli is not None)
-    if isinstance(rule, SpendSave):
-        return spend_save_amount(promo, rule, list_total) > 0
-    if isinstance(rule, PercentOff | AmountOff):
-        value = rule.percent_off_bp if isinstance(rule, PercentOff) else rule.amount_fen
-        return value > 0 and list_total > 0 and list_total >= rule.min_spend_fen
+    assert isinstance(rule, Bundle)
+    lines = ctx.lines
+    units: dict[str, int] = {}
+    for i in idxs:
+        units[lines[i].product_id] = units.get(lines[i].product_id, 0) + whole_units(ctx, i)
+    return all(units.get(item.product_id, 0) >= max(item.qty, 1) for item in rule.items) and bool(rule.items)
+
+
+def _gift_feasible(ctx: PricingContext, promo: Promotion, idxs: Sequence[int]) -> bool:
+    rule = promo.rule
+    assert isinstance(rule, Gift)
+    if rule.min_spend_fen is None and rule.min_qty_milli is None:
+        return False
+    if rule.min_spend_fen is not None:
+        list_amounts = ctx.list_amounts
+        if sum([list_amounts[i] for i in idxs]) < rule.min_spend_fen:
+            return False
+    if rule.min_qty_milli is not None:
+        lines = ctx.lines
+        if sum([lines[i].qty_milli for i in idxs]) < rule.min_qty_milli:
+            return False
     return True
+
+
+def _spend_save_feasible(ctx: PricingContext, promo: Promotion, idxs: Sequence[int]) -> bool:
+    list_amounts = ctx.list_amounts
+    return spend_save_amount(promo, promo.rule, sum([list_amounts[i] for i in idxs])) > 0  # type: ignore[arg-type]
+
+
+def _off_feasible(ctx: PricingContext, promo: Promotion, idxs: Sequence[int]) -> bool:
+    rule = promo.rule
+    value = rule.percent_off_bp if isinstance(rule, PercentOff) else rule.amount_fen  # type: ignore[union-attr]
+    if value <= 0:
+        return False
+    list_amounts = ctx.list_amounts
+    list_total = sum([list_amounts[i] for i in idxs])
+    return list_total > 0 and list_total >= rule.min_spend_fen  # type: ignore[union-attr]
+
+
+def _bxgy_check(ctx: PricingContext, promo: Promotion, idxs: Sequence[int]) -> bool:
+    return _bxgy_feasible(ctx, promo.rule, idxs)  # type: ignore[arg-type]
 
 
 def _bxgy_feasible(ctx: PricingContext, rule: BuyXGetY, idxs: Sequence[int]) -> bool:
@@ -346,3 +375,14 @@ def _bxgy_feasible(ctx: PricingContext, rule: BuyXGetY, idxs: Sequence[int]) -> 
         return get_units >= rule.get_qty and buy_units >= rule.buy_qty
     group = rule.buy_qty + rule.get_qty
     return sum(units.values()) >= group if rule.mix_and_match else any(n >= group for n in units.values())
+
+
+_FEASIBLE: dict[type, Callable[[PricingContext, Promotion, Sequence[int]], bool]] = {
+    SpecialPrice: _special_feasible,
+    BuyXGetY: _bxgy_check,
+    Bundle: _bundle_feasible,
+    Gift: _gift_feasible,
+    SpendSave: _spend_save_feasible,
+    PercentOff: _off_feasible,
+    AmountOff: _off_feasible,
+}
