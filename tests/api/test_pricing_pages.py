@@ -3,6 +3,7 @@ render in zh and en, forms convert yuan/折 exactly and re-render with inline er
 
 from __future__ import annotations
 
+import re
 import secrets
 
 import pytest
@@ -275,4 +276,25 @@ def test_bad_form_input_is_a_4xx_never_a_500(client, shop):
     assert c.post("/marketing/coupons/issue", data={"template_id": "x", "count": "100000"}).status_code == 422
     assert c.get("/marketing/promotions?page=abc&state=zzz").status_code == 200
     assert c.get("/marketing/products/search?q=%E5%8F%AF").status_code == 200
+    c.cookies.clear()
+
+
+def test_form_sets_a_per_member_limit_and_the_list_names_the_stores(client, shop):
+    c = _cookie_client(client, shop.owner)
+    store = c.post("/api/v1/stores", json={"name": "福田店"}).json()
+    data = {**SPEND_SAVE, "category_ids": [shop.cat["id"]], "max_uses_per_member": "0", "store_mode": "some",
+            "store_ids": [store["id"]]}
+    r = c.post("/marketing/promotions/new?lang=zh_CN", data=data)
+    assert r.status_code == 422, r.text[:500]
+    hint = r.text.split('id="f-max_uses_per_member-hint">')[1].split("<")[0]
+    assert 'is-invalid" id="f-max_uses_per_member"' in r.text and hint == "不能小于 1。", hint
+    r = c.post("/marketing/promotions/new", data={**data, "max_uses_per_member": "3"}, follow_redirects=False)
+    assert r.status_code == 303, r.text[:2000]
+    promo_id = r.headers["location"].split("/")[-1].split("?")[0]
+    assert c.get(f"/api/v1/promotions/{promo_id}").json()["max_uses_per_member"] == 3
+    page = c.get(f"/marketing/promotions/{promo_id}?lang=zh_CN")
+    assert re.search(r'name="max_uses_per_member"\s+type="text" value="3"', page.text)
+    listing = c.get("/marketing/promotions?lang=zh_CN").text
+    assert "每位会员限 3 次" in listing and "适用门店:福田店" in listing and store["id"] not in listing
+    assert "stores: 福田店" in c.get("/marketing/promotions?lang=en").text
     c.cookies.clear()

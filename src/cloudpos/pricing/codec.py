@@ -59,6 +59,7 @@ def to_domain(p: m.Promotion) -> d.Promotion:
         member_only=p.member_only, tier_ids=frozenset(p.tier_ids or ()), birthday_only=p.birthday_only,
         priority=p.priority, stacking=d.Stacking(p.stacking), stack_group=p.stack_group,
         stacks_with_member=p.stacks_with_member, max_uses_per_order=p.max_uses_per_order,
+        max_uses_per_member=p.max_uses_per_member,
     )
 
 

@@ -46,9 +46,33 @@ class Promotion(TenantMixin, Base):
     stack_group: Mapped[str | None] = mapped_column(String(40), default=None)
     stacks_with_member: Mapped[bool] = mapped_column(Boolean, default=True)
     max_uses_per_order: Mapped[int | None] = mapped_column(Integer, default=None)
+    max_uses_per_member: Mapped[int | None] = mapped_column(Integer, default=None)
     status: Mapped[str] = mapped_column(String(10), default="active")  # active | inactive | ended
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
+
+
+class PromotionUse(TenantMixin, Base):
+    """Ledger of the uses of promotions that have a per-member limit (append-only).
+
+    A sale that applied such a promotion for a member writes ``delta=+1`` (kind "use"); a full
+    refund or void of that sale writes ``delta=-1`` (kind "give_back"), pointing at the same sale.
+    A member's uses of a promotion = the sum of ``delta``."""
+
+    __tablename__ = "promotion_uses"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "promotion_id"], ["promotions.tenant_id", "promotions.id"]),
+        Index("ix_promotion_uses_tenant_id_member_id_promotion_id", "tenant_id", "member_id", "promotion_id"),
+        Index("ix_promotion_uses_tenant_id_sale_id", "tenant_id", "sale_id"),
+    )
+
+    promotion_id: Mapped[uuid.UUID] = mapped_column(Uuid())
+    member_id: Mapped[uuid.UUID] = mapped_column(Uuid())
+    sale_id: Mapped[uuid.UUID] = mapped_column(Uuid())  # the sale that used the promotion
+    document_id: Mapped[uuid.UUID] = mapped_column(Uuid())  # the sale, or the refund / void giving it back
+    kind: Mapped[str] = mapped_column(String(10))  # use | give_back
+    delta: Mapped[int] = mapped_column(Integer)  # +1 | -1
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
 
 class MemberPrice(Base):

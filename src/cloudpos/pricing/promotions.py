@@ -32,18 +32,22 @@ def _row_values(data: PromotionIn) -> dict[str, Any]:
         "member_only": data.member_only, "tier_ids": [str(t) for t in data.tier_ids],
         "birthday_only": data.birthday_only, "priority": data.priority, "stacking": data.stacking,
         "stack_group": data.stack_group or None, "stacks_with_member": data.stacks_with_member,
-        "max_uses_per_order": data.max_uses_per_order, "status": "active" if data.active else "inactive",
+        "max_uses_per_order": data.max_uses_per_order, "max_uses_per_member": data.max_uses_per_member,
+        "status": "active" if data.active else "inactive",
     }
 
 
 def _names(db: Session, tenant_id: uuid.UUID, rows: list[Any] | None = None) -> dict[str, str]:
-    """Ids → names for describing a rule in words (categories, member tiers, and the products the
-    given promotions mention — without them a product scope reads as a list of ids)."""
+    """Ids → names for describing a rule in words (categories, member tiers, stores, and the products
+    the given promotions mention — without them a product scope reads as a list of ids)."""
     from cloudpos.catalog import service as catalog
     from cloudpos.members import service as members
+    from cloudpos.tenancy import service as tenancy
 
     names = {str(k): v.split(" > ")[-1] for k, v in catalog.category_full_names(db, tenant_id).items()}
     names.update({str(k): t.name for k, t in members.program.tiers_by_id(db, tenant_id).items()})
+    if any(row.store_ids for row in rows or []):
+        names.update({str(k): v for k, v in tenancy.store_names(db, tenant_id).items()})
     ids: set[str] = set()
     for row in rows or []:
         scope, rule = row.scope or {}, row.rule or {}
@@ -108,7 +112,8 @@ def to_out(db: Session, p: Promotion, names: dict[str, str] | None = None, tz: s
         store_ids=[uuid.UUID(s) for s in p.store_ids] if p.store_ids is not None else None,
         member_only=p.member_only, tier_ids=[uuid.UUID(t) for t in p.tier_ids or []],
         birthday_only=p.birthday_only, priority=p.priority, stacking=p.stacking, stack_group=p.stack_group,
-        stacks_with_member=p.stacks_with_member, max_uses_per_order=p.max_uses_per_order, status=p.status,
+        stacks_with_member=p.stacks_with_member, max_uses_per_order=p.max_uses_per_order,
+        max_uses_per_member=p.max_uses_per_member, status=p.status,
         state=state(p, today), description=text, created_at=p.created_at, updated_at=p.updated_at)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ from cloudpos.context import Actor
 from cloudpos.errors import Conflict, FieldError, Invalid, NotFound
 from cloudpos.i18n import N_, current_locale
 from cloudpos.money import line_amount, milli_to_str, qty_to_milli
-from cloudpos.pricing import codec, promotions
+from cloudpos.pricing import codec, promotions, usage
 from cloudpos.pricing import coupons as coupon_store
 from cloudpos.pricing import domain as d
 from cloudpos.pricing.models import MemberPrice
@@ -56,6 +57,30 @@ class Priced:
     result: d.PricedCart
     coupon_problems: dict[str, str] = field(default_factory=dict)
     member: Any = None
+    member_limits: dict[str, int] = field(default_factory=dict)  # promotion id -> uses allowed per member
+
+
+class LazyNames(Mapping[str, str]):
+    """Display names loaded on first use: the engine reads names only when a message needs one
+    (a promotion of other stores), so most quotes never run the query."""
+
+    def __init__(self, load: Callable[[], dict[str, str]]) -> None:
+        self._load: Callable[[], dict[str, str]] | None = load
+        self._names: dict[str, str] = {}
+
+    def _get(self) -> dict[str, str]:
+        if self._load is not None:
+            self._names, self._load = self._load(), None
+        return self._names
+
+    def __getitem__(self, key: str) -> str:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
 
 
 _cache_lock = threading.Lock()
@@ -154,6 +179,12 @@ def price(db: Session, actor: Actor, store_id: uuid.UUID, wanted: list[WantedLin
             value=m.percent_bp or m.amount or 0, max_allowed_bp=actor.max_discount_bp if actor.can("sale.discount")
             else 0, line_id=str(m.line_index) if m.line_index is not None else None, approved=manual_approved,
             reason=m.reason))
+    index = promotion_index(db, actor.tenant_id)
+    if draft is not None:
+        index = d.PromotionIndex([p for p in index.promotions if p.id != draft.id] + [draft])
+    is_member = member is not None and member.is_member
+    uses = usage.counts(db, actor.tenant_id, member.member_id, index.member_limits) \
+        if is_member and index.member_limits else {}
     settings = tenancy.tenant_settings(db, actor.tenant_id)
     cart = d.Cart(
         store_id=str(store_id), store_tz=store.timezone,
@@ -165,16 +196,16 @@ def price(db: Session, actor: Actor, store_id: uuid.UUID, wanted: list[WantedLin
                                sold_by_weight=ln.facts.sold_by_weight) for ln in lines),
         customer=d.Customer(is_member=True, member_id=str(member.member_id),
                             tier_id=str(member.tier_id) if member.tier_id else None,
-                            tier_discount_bp=member.tier_discount_bp, birthday_today=member.birthday_today)
-        if member is not None and member.is_member else d.Customer(),
+                            tier_discount_bp=member.tier_discount_bp, birthday_today=member.birthday_today,
+                            promotion_uses=uses)
+        if is_member else d.Customer(),
         coupons=tuple(coupons), manual_discounts=tuple(manual_discounts),
         cash_rounding=d.CashRounding(getattr(settings, "cash_rounding", "none")),
     )
-    index = promotion_index(db, actor.tenant_id)
-    if draft is not None:
-        index = d.PromotionIndex([p for p in index.promotions if p.id != draft.id] + [draft])
-    result = d.price_cart(cart, index, clock.now())
-    return Priced(store_id, lines, result, problems, member)
+    tenant_id = actor.tenant_id
+    names = LazyNames(lambda: {str(k): v for k, v in tenancy.store_names(db, tenant_id).items()})
+    result = d.price_cart(cart, index, clock.now(), names)
+    return Priced(store_id, lines, result, problems, member, dict(index.member_limits))
 
 
 def _msg(m: Any) -> str:

@@ -109,6 +109,8 @@ class PromotionIn(StrictModel):
     stack_group: Text(40) | None = None
     stacks_with_member: bool = True
     max_uses_per_order: int | None = Field(default=None, ge=1, le=1000)
+    # how many sales of one member may use it (members only; uses given back by a full refund or void)
+    max_uses_per_member: int | None = Field(default=None, ge=1, le=1000)
     active: bool = True
 
 
@@ -132,6 +134,7 @@ class PromotionOut(BaseModel):
     stack_group: str | None
     stacks_with_member: bool
     max_uses_per_order: int | None
+    max_uses_per_member: int | None = None
     status: str
     state: str  # running | scheduled | expired | inactive — what a manager wants to know now
     description: str

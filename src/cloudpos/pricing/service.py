@@ -1,12 +1,13 @@
 """The pricing module's interface: promotions, member prices, coupons, and pricing a cart.
 
 Checkout uses `price(...)` inside its transaction (the server is the source of truth for every
-total), then `redeem_coupons(...)`; refunds/voids call `restore_coupons(...)`.
+total), then `redeem_coupons(...)` and `record_promotion_uses(...)`; a full refund or void calls
+`restore_coupons(...)` and `give_back_promotion_uses(...)`.
 """
 
 from __future__ import annotations
 
-from cloudpos.pricing import coupons, member_prices, promotions, quoting
+from cloudpos.pricing import coupons, member_prices, promotions, quoting, usage
 from cloudpos.pricing.quoting import Priced, ResolvedLine, WantedLine, WantedManual, price, quote, to_quote
 
 list_promotions = promotions.list_promotions
@@ -31,6 +32,9 @@ list_coupons = coupons.list_coupons
 void_coupon = coupons.void
 redeem_coupons = coupons.redeem
 restore_coupons = coupons.restore
+record_promotion_uses = usage.record_sale
+give_back_promotion_uses = usage.give_back
+promotion_use_counts = usage.counts
 
 __all__ = [
     "Priced", "ResolvedLine", "WantedLine", "WantedManual", "price", "quote", "to_quote", "quoting",
@@ -38,5 +42,6 @@ __all__ = [
     "set_promotion_status", "end_promotion", "list_member_prices", "set_member_prices",
     "list_coupon_templates", "create_coupon_template", "update_coupon_template", "get_coupon_template",
     "coupon_template_out", "issue_coupons", "issue_coupons_in_tx", "list_coupons", "void_coupon",
-    "redeem_coupons", "restore_coupons",
+    "redeem_coupons", "restore_coupons", "record_promotion_uses", "give_back_promotion_uses",
+    "promotion_use_counts",
 ]

@@ -158,7 +158,8 @@ def _empty_values() -> dict[str, Any]:
             "exclude_products": [], "exclude_brands": [], "start_date": "", "end_date": "", "weekdays": [],
             "time_from": "", "time_to": "", "store_mode": "all", "store_ids": [], "member_only": False,
             "tier_ids": [], "birthday_only": False, "priority": "0", "stacking": "stackable", "stack_group": "",
-            "stacks_with_member": True, "max_uses_per_order": "", "active": True, "sample": []}
+            "stacks_with_member": True, "max_uses_per_order": "", "max_uses_per_member": "", "active": True,
+            "sample": []}
 
 
 def _picked(db: Session, tenant_id: uuid.UUID, ids: list[str], qtys: list[str] | None = None) -> list[dict[str, str]]:
@@ -185,6 +186,7 @@ def _values_from(db: Session, tenant_id: uuid.UUID, p: PromotionOut) -> dict[str
              priority=str(p.priority), stacking=p.stacking, stack_group=p.stack_group or "",
              stacks_with_member=p.stacks_with_member,
              max_uses_per_order=str(p.max_uses_per_order) if p.max_uses_per_order else "",
+             max_uses_per_member=str(p.max_uses_per_member) if p.max_uses_per_member else "",
              active=p.status == "active")
     kind = p.kind
     if kind in ("percent_off", "amount_off"):
@@ -240,7 +242,7 @@ def _posted(db: Session, tenant_id: uuid.UUID, form: FormData) -> dict[str, Any]
     for key in ("name", "kind", "apply_to", "zhe", "amount", "min_spend", "unit_price", "ss_mode", "every", "save",
                 "cap", "buy_qty", "get_qty", "get_zhe", "gift_qty", "gift_min_spend", "gift_min_qty", "bundle_price",
                 "scope_mode", "start_date", "end_date", "time_from", "time_to", "store_mode", "priority",
-                "stacking", "stack_group", "max_uses_per_order"):
+                "stacking", "stack_group", "max_uses_per_order", "max_uses_per_member"):
         v[key] = text(form, key)[:200]
     for key in ("discount_most_expensive", "mix_and_match", "gift_repeat", "member_only", "birthday_only",
                 "stacks_with_member", "active"):
@@ -335,6 +337,7 @@ def _parse(v: dict[str, Any]) -> dict[str, Any]:
     if v["store_mode"] == "some" and not v["store_ids"]:
         p.errors.append(FieldError("store_ids", N_("Choose at least one store, or all stores."), {}, "empty"))
     max_uses = p.conv("max_uses_per_order", _int, v["max_uses_per_order"])
+    per_member = p.conv("max_uses_per_member", _int, v["max_uses_per_member"])
     priority = p.conv("priority", _int, v["priority"]) or 0
     p.check()
     return {
@@ -345,7 +348,7 @@ def _parse(v: dict[str, Any]) -> dict[str, Any]:
         "tier_ids": [t for t in v["tier_ids"] if parse_uuid(t)], "birthday_only": v["birthday_only"],
         "priority": priority, "stacking": "exclusive" if v["stacking"] == "exclusive" else "stackable",
         "stack_group": v["stack_group"].strip() or None, "stacks_with_member": v["stacks_with_member"],
-        "max_uses_per_order": max_uses, "active": v["active"],
+        "max_uses_per_order": max_uses, "max_uses_per_member": per_member, "active": v["active"],
     }
 
 
@@ -359,7 +362,8 @@ _RULE_INPUTS = {"percent_off_bp": "zhe", "amount": "amount", "unit_price": "unit
 FORM_FIELDS = {"name", "kind", "zhe", "amount", "min_spend", "unit_price", "tiers", "every", "save", "cap", "buy_qty",
                "get_qty", "get_zhe", "get_product_ids", "gift_product_id", "gift_qty", "gift_min_spend",
                "gift_min_qty", "bundle_items", "bundle_price", "scope", "start_date", "end_date", "weekdays",
-               "time_from", "time_to", "store_ids", "tier_ids", "priority", "stack_group", "max_uses_per_order"}
+               "time_from", "time_to", "store_ids", "tier_ids", "priority", "stack_group", "max_uses_per_order",
+               "max_uses_per_member"}
 
 
 def form_field(field: str, kind: str) -> str:

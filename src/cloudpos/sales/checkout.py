@@ -217,6 +217,7 @@ def _write_sale(db: Session, actor: Actor, data: SaleIn, charged: dict[int, paym
     used = [c.code for c in r.coupons if c.usable]
     if used:
         pricing.redeem_coupons(db, actor, used, sale.id)
+    pricing.record_promotion_uses(db, actor, priced, sale.id)  # per-member limits (409 if reached meanwhile)
     audit.record(db, actor, "sale.create", target_type="sale", target_id=sale.id, target_label=sale.receipt_no,
                  details={"total": sale.total, "paid": sale.paid, "change": sale.change,
                           "payments": [[p.method, p.amount] for p in drafts if p.amount], "lines": len(lines)},

@@ -141,6 +141,7 @@ def _refund_in_tx(db: Session, actor: Actor, original: Sale, *, kind: str, reque
                                   "refund", kind, doc.id, note=original.receipt_no, check_negative=False)
     if fully:
         pricing.restore_coupons(db, actor, original.id)
+        pricing.give_back_promotion_uses(db, actor, original.id, doc.id)
     audit.record(db, actor, f"sale.{kind}", target_type="sale", target_id=original.id,
                  target_label=original.receipt_no,
                  details={"document": doc.receipt_no, "amount": total, "reason": reason, "restock": restock,
