@@ -23,6 +23,13 @@ Member benefits vs. ``stacks_with_member=False``
     the lines they touch) and the cheaper wins; order promotions skip lines that
     keep a member price ("会员价商品不参与满减").
 
+Held back, and said so in the explanation
+    a promotion that would touch the cart now but runs only at other stores
+    (named via ``price_cart(..., names=...)``), is for members / tiers / birthdays
+    the customer does not match, or has a per-member limit (``max_uses_per_member``)
+    that this member reached (``Customer.promotion_uses``) or that needs an
+    identified member.
+
 Choosing promotions (``engine.search``)
     an EXCLUSIVE promotion is used alone; STACKABLE ones combine with at most one
     per ``stack_group``. Small problems are searched exhaustively; larger ones
