@@ -31,6 +31,11 @@ def terminal_code(n: int) -> str:
     return f"T{n:02d}"
 
 
+def terminal_name(n: int, locale: str) -> str:
+    """A new till's default name, in the store's language (shown next to the store's name on the till)."""
+    return f"{n}号收银台" if locale == "zh_CN" else f"Till {n}"
+
+
 def valid_timezone(name: str) -> bool:
     try:
         ZoneInfo(name)

@@ -63,7 +63,7 @@ def signup(db: Session, data: SignupIn, *, ip: str = "") -> SignupOut:
     db.add(store)
     db.flush()
     terminal = Terminal(tenant_id=tenant.id, store_id=store.id, code=domain.terminal_code(1),
-                        name=f"{data.store_name} T01")
+                        name=domain.terminal_name(1, locale))
     db.add(terminal)
     role_map = auth.bootstrap_roles(db, tenant.id, locale)
     owner = auth.create_owner(db, tenant.id, role_map["admin"], data.owner_username, data.owner_password,
@@ -162,7 +162,7 @@ def create_store(db: Session, actor: Actor, data: StoreIn) -> StoreOut:
     db.add(store)
     db.flush()
     db.add(Terminal(tenant_id=actor.tenant_id, store_id=store.id, code=domain.terminal_code(1),
-                    name=f"{data.name} T01"))
+                    name=domain.terminal_name(1, data.locale)))
     audit.record(db, actor, "store.create", target_type="store", target_id=store.id, target_label=store.name,
                  after=store_out(store).model_dump(mode="json"), store_id=store.id)
     return store_out(store)
@@ -187,6 +187,12 @@ def update_store(db: Session, actor: Actor, store_id: uuid.UUID, data: StorePatc
 
 def terminal_out(t: Terminal) -> TerminalOut:
     return TerminalOut(id=t.id, store_id=t.store_id, code=t.code, name=t.name, active=t.active)
+
+
+def terminal(db: Session, actor: Actor, terminal_id: uuid.UUID) -> Terminal | None:
+    """One terminal of the merchant in a store the employee sees (None otherwise): a primary-key look-up."""
+    t = db.get(Terminal, (actor.tenant_id, terminal_id))
+    return t if t is not None and actor.sees_store(t.store_id) else None
 
 
 def list_terminals(db: Session, actor: Actor, store_id: uuid.UUID | None = None) -> list[TerminalOut]:

@@ -267,7 +267,7 @@
         this.member = items[0];
         this.memberQuery = "";
         this.dialog = null;
-        this.say("success", this.t.memberAttached + " " + this.member.name);
+        this.say("success", this.t.memberAttached + (this.t.memberAttached.endsWith("\uff1a") ? "" : " ") + this.member.name);
         this.changed();
       },
       detachMember() { this.member = null; this.changed(); },
@@ -399,7 +399,9 @@
           watch.on = false; this.walletWait = null; this.busy = false;
         }
         if (res.status === 201) {
-          this.receipt = res.data;
+          // weighed goods show their unit on the receipt (1.250 千克), as they did in the cart
+          const units = Object.fromEntries(this.lines.filter(l => l.weighed && l.unit).map(l => [l.product_id, l.unit]));
+          this.receipt = { ...res.data, units };
           this.dialog = "receipt";
           beep(true);
           this.pushDisplay("thanks", res.data);
