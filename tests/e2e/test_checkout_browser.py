@@ -304,3 +304,82 @@ def test_cashier_sells_holds_pays_refunds_and_closes(browser, live_server, artif
         assert not problems, problems
     finally:
         ctx.close()
+
+
+def test_manager_modifies_an_order_from_the_sale_page(browser, live_server, artifacts, point_wallets_at_sandbox):
+    """修改订单: from the sale's page to the till; the sale is voided (cash back), its lines come back into the
+    cart, one line is removed, the corrected order is paid; both documents stay, linked."""
+    env = _setup(live_server.url, point_wallets_at_sandbox)
+    api, owner, base = env["client"], env["headers"], live_server.url
+    ctx = browser.new_context(viewport=SMALL, locale="zh-CN")
+    page = ctx.new_page()
+    page.set_default_timeout(20000)
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 500 else None)
+    try:
+        _sign_in(page, base, env, "manager")
+        page.click("[data-testid=terminal-T01]")
+        page.fill("#opening_float", "200")
+        page.click("[data-testid=open-shift]")
+        scan = page.locator("[data-testid=scan]")
+        for code in [COLA, COLA, CHIPS]:
+            scan.fill(code)
+            scan.press("Enter")
+        page.wait_for_function("document.querySelector('[data-testid=total]').textContent.includes('15.00')")
+        page.keyboard.press("F9")
+        page.click("[data-testid=method-cash]")
+        page.fill("[data-testid=tendered]", "20")
+        page.click("[data-testid=add-tender]")
+        page.locator("[data-testid=receipt]").wait_for(state="visible")
+        original_no = _text(page, "receipt-no")
+        page.keyboard.press("Escape")
+        original = api.get(f"/api/v1/sales/by-receipt/{original_no}", headers=owner).json()
+
+        # --- the sale's page offers the till; the till opens with the sale found
+        page.goto(f"{base}/sales/{original['id']}")
+        page.click("[data-testid=refund-at-till]")
+        page.locator(".pos-dialog tr", has_text="乐事薯片原味").wait_for()
+        assert page.locator("[data-testid=refund-receipt]").input_value() == original_no
+        page.click("[data-testid=correct-sale]")
+        assert _text(page, "flash") == "请填写修改原因。"  # no reason, nothing voided
+        assert not api.get(f"/api/v1/sales/{original['id']}", headers=owner).json()["voided"]
+        page.fill(".pos-dialog [placeholder='原因']", "顾客不要薯片")
+        page.click("[data-testid=correct-sale]")
+        page.locator("[data-testid=replaces]").wait_for(state="visible")
+        assert original_no in _text(page, "replaces")
+        page.wait_for_function("document.querySelectorAll('[data-testid=line]').length === 2")
+        page.wait_for_function("document.querySelector('[data-testid=total]').textContent.includes('15.00')")
+
+        # --- take the chips out, pay the corrected order
+        page.locator("[data-testid=line]", has_text="乐事薯片原味").click()
+        page.keyboard.press("F8")
+        page.wait_for_function("document.querySelector('[data-testid=total]').textContent.includes('7.00')")
+        page.keyboard.press("F9")
+        page.click("[data-testid=method-cash]")
+        page.fill("[data-testid=tendered]", "10")
+        page.click("[data-testid=add-tender]")
+        page.locator("[data-testid=receipt]").wait_for(state="visible")
+        new_no = _text(page, "receipt-no")
+        assert new_no != original_no and _text(page, "change") == "¥3.00"
+        page.keyboard.press("Escape")
+        assert not page.locator("[data-testid=replaces]").is_visible()
+
+        # --- the records: original unchanged and voided, a void document, the new sale linked to it
+        before = original
+        after = api.get(f"/api/v1/sales/{original['id']}", headers=owner).json()
+        recorded = lambda s: [{k: v for k, v in ln.items() if k != "refundable_quantity"} for ln in s["lines"]]  # noqa: E731
+        assert after["voided"] and recorded(after) == recorded(before) and after["total"] == before["total"] == 1500
+        assert [ln["refundable_quantity"] for ln in after["lines"]] == ["0.000", "0.000"]
+        voids = api.get("/api/v1/sales", headers=owner, params={"kind": "void"}).json()["items"]
+        assert [(v["original_id"], v["total"]) for v in voids] == [(original["id"], -1500)]
+        new = api.get(f"/api/v1/sales/by-receipt/{new_no}", headers=owner).json()
+        assert (new["replaces_id"], new["total"]) == (original["id"], 700)
+        assert [(ln["sku"], ln["quantity"]) for ln in new["lines"]] == [("COLA", "2.000")]
+        assert _stock(env) == {"COLA": Decimal(18), "CHIPS": Decimal(20), "10001": Decimal(20)}
+        page.goto(f"{base}/sales/{original['id']}")
+        assert new_no in page.locator("main").inner_text()  # "It was replaced by …"
+        assert not page.locator("[data-testid=refund-at-till]").count()  # a voided sale is not offered again
+        assert not problems, problems
+    finally:
+        ctx.close()

@@ -79,6 +79,7 @@ def pos(request: Request, actor: Actor = Depends(requires("sale.create")), db: S
                                      "shift_id": str(shift.id), "cashier": actor.display_name,
                                      "max_discount_bp": actor.max_discount_bp,
                                      "can_refund": actor.can("sale.refund"),
+                                     "can_void": actor.can("sale.void"),
                                      "can_remove": actor.can("sale.line.remove"),
                                      "can_discount": actor.can("sale.discount"),
                                      "methods": [m.code for m in methods]}))

@@ -82,6 +82,7 @@
       tenders: [], payMethod: "cash", payAmount: "", tendered: "", authCode: "", cardLast4: "", approval: "",
       memberPin: "", idemKey: null, override: { username: "", password: "" }, receipt: null, walletWait: null,
       refund: { receipt: "", sale: null, qty: {}, reason: "", result: null }, closeCash: "",
+      replaces: null, // 修改订单: the voided sale this cart replaces ({id, receipt_no})
       fen, qty, lastScanAt: 0,
 
       init() {
@@ -92,6 +93,7 @@
         window.addEventListener("keydown", (e) => this.onKey(e));
         this.pushDisplay();
         this.checkPrinter();
+        this.openFromLink();
         setInterval(() => this.checkPrinter(), 15000);
       },
 
@@ -252,6 +254,7 @@
       },
       clearCart() {
         this.lines = []; this.member = null; this.coupons = []; this.manual = []; this.quote = null;
+        this.replaces = null;
         this.tenders = []; this.selected = -1; this.idemKey = null; this.override = { username: "", password: "" };
         this.pushDisplay();
       },
@@ -307,7 +310,8 @@
         if (note === null) return;
         const res = await api("POST", "/api/v1/held-carts", {
           store_id: this.cfg.store_id, terminal_id: this.cfg.terminal_id, note: note.slice(0, 200),
-          cart: { lines: this.lines, member: this.member, coupons: this.coupons, manual: this.manual },
+          cart: { lines: this.lines, member: this.member, coupons: this.coupons, manual: this.manual,
+                  replaces: this.replaces },
           total: this.total });
         if (!res.ok) { this.say("danger", problemText(res, this.t.error)); return; }
         this.clearCart();
@@ -324,7 +328,7 @@
         if (!res.ok) { this.say("danger", problemText(res, this.t.error)); this.openHeld(); return; }
         const c = res.data.cart || {};
         this.lines = c.lines || []; this.member = c.member || null; this.coupons = c.coupons || [];
-        this.manual = c.manual || []; this.selected = this.lines.length - 1;
+        this.manual = c.manual || []; this.replaces = c.replaces || null; this.selected = this.lines.length - 1;
         this.dialog = null; this.flash = null; // "Cart held." is no longer true
         this.changed();
       },
@@ -390,6 +394,7 @@
         body.manual_discounts = this.cartBody().manual_discounts.map(m => Object.assign(
           { scope: m.line_index === null ? "order" : "line" }, m));
         if (this.override.username) body.override = this.override;
+        if (this.replaces) body.replaces_id = this.replaces.id;
         let res;
         try {
           res = await api("POST", "/api/v1/sales", body, { "Idempotency-Key": key });
@@ -406,7 +411,7 @@
           beep(true);
           this.pushDisplay("thanks", res.data);
           this.lines = []; this.member = null; this.coupons = []; this.manual = []; this.quote = null;
-          this.tenders = []; this.selected = -1; this.idemKey = null; this.override = { username: "", password: "" };
+          this.replaces = null; this.tenders = []; this.selected = -1; this.idemKey = null; this.override = { username: "", password: "" };
           return;
         }
         beep(false);
@@ -488,6 +493,60 @@
         if (!this.cfg.can_refund) { this.say("warning", this.t.noRefund); return; }
         this.refund = { receipt: "", sale: null, qty: {}, reason: "", result: null };
         this.dialog = "refund";
+      },
+      /* /pos?sale=<receipt no>: the sale page's "Refund" and "Modify order" buttons open the sale here */
+      openFromLink() {
+        const no = new URLSearchParams(window.location.search).get("sale");
+        if (!no) return;
+        history.replaceState(null, "", window.location.pathname);
+        this.openRefund();
+        if (this.dialog !== "refund") return;
+        this.refund.receipt = no;
+        this.findSale();
+      },
+      get canCorrect() {
+        const s = this.refund.sale;
+        return !!(s && this.cfg.can_void && s.kind === "sale" && !s.voided && !s.refunded_total && !this.lines.length);
+      },
+      /* 修改订单: void the sale (its payments go back as a refund would), then ring it up again with the
+         original lines in the cart; the new sale is linked to the voided one (replaces_id). */
+      async correctSale() {
+        const s = this.refund.sale;
+        if (!this.canCorrect) return;
+        const reason = this.refund.reason.trim();
+        if (!reason) { this.say("warning", this.t.needReason); return; }
+        const body = { reason, terminal_id: this.cfg.terminal_id };
+        if (this.override.username) body.override = this.override;
+        const res = await api("POST", `/api/v1/sales/${s.id}/void`, body,
+                              { "Idempotency-Key": this.refund.key || (this.refund.key = uuid()) });
+        if (!res.ok) {
+          beep(false); this.say("danger", problemText(res, this.t.error));
+          if (res.status === 422) this.refund.key = null;
+          return;
+        }
+        this.refund.key = null;
+        let member = null;
+        if (s.member_id) {
+          const m = await api("GET", `/api/v1/members/${s.member_id}`);
+          if (m.ok) member = m.data;
+        }
+        const paid = s.lines.filter(l => !l.is_gift);
+        const products = await Promise.all(paid.map(l => api("GET", `/api/v1/products/${l.product_id}`)));
+        this.lines = paid.map((l, i) => {
+          const p = products[i].ok ? products[i].data : {};
+          return {
+            key: uuid(), product_id: l.product_id, code: null, scale: false, name: l.name,
+            quantity: p.sold_by_weight ? l.quantity : qty(l.quantity), weighed: !!p.sold_by_weight,
+            unit_price: l.unit_price, amount: l.list_amount, discount: 0, discounts: [], unit: p.unit || "",
+          };
+        });
+        this.member = member; this.coupons = []; this.manual = []; this.tenders = [];
+        this.replaces = { id: s.id, receipt_no: s.receipt_no, voided_by: res.data.receipt_no };
+        this.selected = this.lines.length - 1;
+        this.dialog = null;
+        beep(true);
+        this.say("success", this.t.corrected.replace("%(receipt)s", s.receipt_no));
+        this.changed();
       },
 
       /* ---- shift ----------------------------------------------------------------------------- */
