@@ -26,6 +26,8 @@ _HEAD = ChainHead.__table__
 _WHERE = (_HEAD.c.tenant_id == bindparam("h_tenant"), _HEAD.c.chain == bindparam("h_chain"))
 _ADVANCE = (update(_HEAD).where(*_WHERE).values(last_seq=_HEAD.c.last_seq + 1)
             .returning(_HEAD.c.last_seq, _HEAD.c.last_hash))
+_ADVANCE_N = (update(_HEAD).where(*_WHERE).values(last_seq=_HEAD.c.last_seq + bindparam("h_n"))
+              .returning(_HEAD.c.last_seq, _HEAD.c.last_hash))
 _LINK = update(_HEAD).where(*_WHERE).values(last_seq=bindparam("h_seq"), last_hash=bindparam("h_hash"))
 _HEAD_ROW = select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(*_WHERE)
 _APPEND_PG: dict[str, Any] = {}
@@ -52,6 +54,17 @@ def advance(db: Session, tenant_id: uuid.UUID, chain: str) -> tuple[int, str]:
         ensure_head(db, tenant_id, chain)
         return advance(db, tenant_id, chain)
     return row.last_seq, row.last_hash
+
+
+def advance_many(db: Session, tenant_id: uuid.UUID, chain: str, n: int) -> tuple[int, str]:
+    """Take the next `n` numbers in one round trip: returns (the first of them, previous hash).
+    The caller appends the n links in order and then moves the head's hash with `commit_link`."""
+    db.flush()
+    row = db.connection().execute(_ADVANCE_N, {"h_tenant": tenant_id, "h_chain": chain, "h_n": n}).one_or_none()
+    if row is None:
+        ensure_head(db, tenant_id, chain)
+        return advance_many(db, tenant_id, chain, n)
+    return row.last_seq - n + 1, row.last_hash
 
 
 def commit_link(db: Session, tenant_id: uuid.UUID, chain: str, seq: int, new_hash: str) -> None:

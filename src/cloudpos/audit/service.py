@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from cloudpos import clock
@@ -91,6 +92,50 @@ def record(
     chains.append(db, _EVENTS, {c.key: getattr(ev, c.key) for c in _EVENTS.columns}, actor.tenant_id, CHAIN,
                   seq, ev.hash)
     return ev
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event of a `record_many` batch."""
+
+    target_type: str = ""
+    target_id: Any = ""
+    target_label: str = ""
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    details: dict[str, Any] | None = None
+
+
+def record_many(db: Session, actor: Actor, action: str, entries: list[Entry], *, result: str = "ok",
+                store_id: uuid.UUID | None = None) -> int:
+    """Append one event per entry (same action) in three round trips whatever their number — for
+    bulk writes such as an Excel import changing thousands of prices, where `record` per event
+    would cost two round trips each. The events are exactly what `record` would have written."""
+    if not entries:
+        return 0
+    seq, prev = chains.advance_many(db, actor.tenant_id, CHAIN, len(entries))
+    # Plain row dicts rather than AuditEvent instances: the ORM constructor was most of the cost.
+    common = {"tenant_id": actor.tenant_id, "occurred_at": clock.now(), "actor_id": actor.employee_id,
+              "actor_name": actor.display_name or actor.username, "store_id": store_id,
+              "terminal_id": actor.terminal_id, "ip": actor.ip[:64], "action": action, "result": result}
+    rows: list[dict[str, Any]] = []
+    for e in entries:
+        summary: dict[str, Any] = {}
+        if e.before is not None:
+            summary["before"] = e.before
+        if e.after is not None:
+            summary["after"] = e.after
+        if e.details:
+            summary.update(e.details)
+        row = {**common, "id": uuid7(), "seq": seq, "target_type": e.target_type,
+               "target_id": str(e.target_id) if e.target_id else "", "target_label": e.target_label[:200],
+               "summary": normalize(summary), "prev_hash": prev}
+        row["hash"] = prev = link_hash(prev, _payload(SimpleNamespace(**row)))  # type: ignore[arg-type]
+        rows.append(row)
+        seq += 1
+    db.connection().execute(insert(_EVENTS), rows)
+    chains.commit_link(db, actor.tenant_id, CHAIN, seq - 1, prev)
+    return len(rows)
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
