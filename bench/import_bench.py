@@ -1,18 +1,23 @@
 """Excel import at scale: a 100k-row .xlsx (13 columns, Chinese names, EAN-13 barcodes, a category
-path per row), imported as a dry run and for real into a fresh SQLite database.
+path per row), imported into a fresh SQLite or PostgreSQL database.
 
-Reports rows/s and peak memory. Peak memory is measured two ways: tracemalloc's peak of Python
-allocations during the import (what the importer holds), and the process's max RSS growth.
+Four passes: a dry run, the real import, the same file again (nothing changes) and a file where
+every price changed (100k updates, each audited with its before/after). Reports rows/s and peak
+memory, measured two ways: tracemalloc's peak of Python allocations during the import (what the
+importer holds), and the process's max RSS growth.
 Memory must stay flat: the sheet is streamed row by row and written in batches.
 
-Usage: .venv/bin/python bench/import_bench.py [--rows 100000] [--backend sqlite|postgresql]
+Usage: .venv/bin/python bench/import_bench.py [--rows 100000] [--backend sqlite|postgresql] [--profile] [--trace]
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import random
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -32,7 +37,7 @@ NAMES = ["可口可乐", "农夫山泉饮用天然水", "乐事原味薯片", "�
          "红富士苹果"]
 
 
-def make_xlsx(path: Path, rows: int) -> float:
+def make_xlsx(path: Path, rows: int, price_shift: int = 0) -> float:
     """Written as raw SpreadsheetML (shared strings like Excel writes them): openpyxl's writer needs
     ~30 s for 100k rows here, and the file is only the benchmark's input."""
     import zipfile
@@ -61,7 +66,8 @@ def make_xlsx(path: Path, rows: int) -> float:
                         break
                 k = i % len(NAMES)
                 cells = [s(f"S{i:07d}"), s(code), s(f"{NAMES[k]} {i}号"), s(CATS[k]), s(NAMES[k][:2]), s("件"),
-                         f"<c><v>{rng.randrange(100, 9999) / 100}</v></c>", f"<c><v>{rng.randrange(50, 99)}</v></c>",
+                         f"<c><v>{(rng.randrange(100, 9999) + price_shift) / 100}</v></c>",
+                         f"<c><v>{rng.randrange(50, 99)}</v></c>",
                          "<c><v>13</v></c>", s("500ml"), s("否"), s("上架"), "<c><v>10</v></c>"]
                 fh.write(f'<row r="{i + 2}">{"".join(cells)}</row>'.encode())
             fh.write(b"</sheetData></worksheet>")
@@ -85,6 +91,37 @@ def rss_mb() -> float:
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--backend", default="sqlite", choices=["sqlite", "postgresql"])
+    ap.add_argument("--trace", action="store_true", help="also run a dry run under tracemalloc (slower)")
+    ap.add_argument("--keep", action="store_true", help="keep the files and the database afterwards")
+    ap.add_argument("--profile", action="store_true", help="print each pass's top functions (cProfile; slower)")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="cloudpos-import-bench-"))
+    try:
+        run(args, tmp)
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if args.backend == "postgresql":
+                drop_pg_database()
+
+
+def pg_admin_url() -> str:
+    from dbs import pg_base_url
+
+    return pg_base_url().replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0]
+
+
+def drop_pg_database() -> None:
+    import psycopg
+
+    with psycopg.connect(pg_admin_url() + "/postgres", autocommit=True) as conn:
+        conn.execute('DROP DATABASE IF EXISTS "cloudpos_bench_import" WITH (FORCE)')
+
+
+def run(args: argparse.Namespace, tmp: Path) -> None:
     from fastapi.testclient import TestClient
 
     from cloudpos.app import create_app
@@ -93,12 +130,6 @@ def main() -> None:
     from cloudpos.config import Settings
     from cloudpos.migrate import upgrade
 
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--rows", type=int, default=100_000)
-    ap.add_argument("--backend", default="sqlite", choices=["sqlite", "postgresql"])
-    ap.add_argument("--trace", action="store_true", help="also run a dry run under tracemalloc (slower)")
-    args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="cloudpos-import-bench-"))
     xlsx = tmp / "products.xlsx"
     took = make_xlsx(xlsx, args.rows)
     print(f"generated {args.rows} rows: {xlsx.stat().st_size / 1e6:.1f} MB xlsx in {took:.1f} s")
@@ -106,13 +137,11 @@ def main() -> None:
         url = f"sqlite:///{tmp / 'bench.db'}"
     else:
         import psycopg
-        from dbs import pg_base_url
 
-        base = pg_base_url().replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(base.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-            conn.execute('DROP DATABASE IF EXISTS "cloudpos_bench_import" WITH (FORCE)')
+        drop_pg_database()
+        with psycopg.connect(pg_admin_url() + "/postgres", autocommit=True) as conn:
             conn.execute('CREATE DATABASE "cloudpos_bench_import"')
-        url = base.rsplit("/", 1)[0] + "/cloudpos_bench_import"
+        url = pg_admin_url() + "/cloudpos_bench_import"
     upgrade(Settings(database_url=url).db_url)
     app = create_app(Settings(database_url=url, var_dir=tmp / "var", log_json=False))
     client = TestClient(app)
@@ -127,18 +156,28 @@ def main() -> None:
     s.info["tenant_id"] = tenant_id
     actor = sessions.authenticate(s, token)
     s.close()
-    for label, opts in (("dry run", importing.Options(dry_run=True, create_categories=True)),
-                        ("import (writes)", importing.Options(dry_run=False, create_categories=True)),
-                        ("re-import, unchanged", importing.Options(dry_run=False, create_categories=True))):
+    repriced = tmp / "repriced.xlsx"
+    make_xlsx(repriced, args.rows, price_shift=1)
+    write = importing.Options(dry_run=False, create_categories=True)
+    for label, opts, path in (("dry run", importing.Options(dry_run=True, create_categories=True), xlsx),
+                              ("import (writes)", write, xlsx),
+                              ("re-import, unchanged", write, xlsx),
+                              ("re-import, every price +1 fen", write, repriced)):
         db = app.state.sessionmaker()
         db.info["tenant_id"] = tenant_id
         rss_before = rss_mb()
         t0 = time.perf_counter()
         cpu0 = time.process_time()
-        r = importing.run(db, actor, xlsx, opts, "products.xlsx")
+        prof = cProfile.Profile() if args.profile else None
+        if prof:
+            prof.enable()
+        r = importing.run(db, actor, path, opts, path.name)
         elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        if prof:
+            prof.disable()
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(r"cloudpos", 15)
         db.close()
-        print(f"{label:<22} {elapsed:6.1f} s (cpu {cpu:5.1f} s)  {args.rows / elapsed:8.0f} rows/s  "
+        print(f"{label:<30} {elapsed:6.1f} s (cpu {cpu:5.1f} s)  {args.rows / elapsed:8.0f} rows/s  "
               f"created={r.created} updated={r.updated} unchanged={r.unchanged} errors={r.error_count}  "
               f"max RSS {rss_before:.0f} -> {rss_mb():.0f} MB")
     if args.trace:

@@ -4,7 +4,10 @@ not-xlsx and zip bombs, background jobs, and export → import round trips."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
+import re
 import secrets
 import time
 import zipfile
@@ -172,6 +175,31 @@ def test_update_upsert_and_price_change_audited(client, merchant):
     assert events[0]["summary"]["before"] == {"price": 350} and events[0]["summary"]["after"] == {"price": 400}
 
 
+def test_import_price_changes_audited_per_product_in_an_intact_chain(client, merchant, db):
+    """Each product whose price or cost the file changes gets its own before/after event (bulk-appended
+    to the hash chain); the import itself is one event with the counts and the file's SHA-256."""
+    from cloudpos.audit import service as audit_service
+
+    upload(merchant, xlsx([row(f"P{i}", category="") for i in range(3)]), dry_run=False)
+    ids = {p["sku"]: p["id"] for p in client.get("/api/v1/products", headers=merchant.owner).json()["items"]}
+    data = xlsx([row("P0", category="", price="4.00"), row("P1", category="", cost="2.50"),
+                 row("P2", category="", name="改名不改价")])
+    r = upload(merchant, data, dry_run=False).json()
+    assert (r["updated"], r["written"]) == (3, True)
+    events = client.get("/api/v1/audit-events", headers=merchant.owner,
+                        params={"action": "catalog.price.change", "page_size": 50}).json()["items"]
+    changes = {e["target_id"]: (e["summary"]["before"], e["summary"]["after"], e["summary"]["source"])
+               for e in events}
+    assert changes == {ids["P0"]: ({"price": 350}, {"price": 400}, "import"),
+                       ids["P1"]: ({"cost": 210}, {"cost": 250}, "import")}
+    last = client.get("/api/v1/audit-events", headers=merchant.owner,
+                      params={"action": "catalog.import"}).json()["items"][0]["summary"]
+    assert last["sha256"] == hashlib.sha256(data).hexdigest()
+    assert (last["updated"], last["prices_changed"]) == (3, 2)
+    count, broken = audit_service.verify_chain(db, merchant.tenant_id)
+    assert broken is None and count >= 5
+
+
 def test_barcode_moves_between_products_in_one_file(client, merchant):
     code = ean()
     upload(merchant, xlsx([row("M1", barcode=code, category=""), row("M2", barcode=ean(), category="")]),
@@ -214,3 +242,55 @@ def test_background_job_with_progress(client, merchant):
     assert client.get("/api/v1/products", headers=merchant.owner).json()["total"] == 30
     cashier = merchant.as_role("cashier")
     assert client.get(f"/api/v1/products/import/{job_id}", headers=cashier).status_code == 403
+
+
+def _wait_job(client, headers, job_id: str) -> dict:
+    for _ in range(400):
+        job = client.get(f"/api/v1/products/import/{job_id}", headers=headers).json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"import job {job_id} did not finish: {job}")
+
+
+def test_checked_files_stay_only_while_awaiting_confirmation(client, merchant, settings):
+    """The web page keeps a checked file in var/imports for its "Confirm import"; a check with
+    errors (nothing to confirm) and a finished import leave nothing behind."""
+    folder = settings.var_dir / "imports"
+    token = merchant.owner["Authorization"].split()[1]
+    client.cookies.set("cloudpos_session", token)
+    try:
+        def check(data: bytes) -> tuple[str, set]:
+            before = set(folder.glob("*.xlsx")) if folder.exists() else set()
+            r = client.post("/catalog/import", files={"file": ("p.xlsx", data, "application/octet-stream")},
+                            headers={"Origin": "http://testserver"})
+            assert r.status_code == 200, r.text
+            job_id = re.search(r"/catalog/import/jobs/([0-9a-f-]{36})", r.text).group(1)
+            _wait_job(client, merchant.owner, job_id)
+            return job_id, set(folder.glob("*.xlsx")) - before
+
+        _, left = check(xlsx([row("K1", category="", price="")]))  # a new product needs a price: an error
+        assert left == set()
+        job_id, left = check(xlsx([row("K2", category="")]))
+        assert len(left) == 1  # waiting for the confirmation
+        r = client.post(f"/catalog/import/jobs/{job_id}/confirm", headers={"Origin": "http://testserver"})
+        assert r.status_code == 200, r.text
+        written = re.search(r"/catalog/import/jobs/([0-9a-f-]{36})", r.text).group(1)
+        assert _wait_job(client, merchant.owner, written)["result"]["created"] == 1
+        assert not next(iter(left)).exists()
+    finally:
+        client.cookies.clear()
+
+
+def test_sweep_removes_uploads_older_than_a_day(tmp_path):
+    from cloudpos.catalog import importing
+
+    old, fresh, other = tmp_path / "old.xlsx", tmp_path / "fresh.xlsx", tmp_path / "notes.txt"
+    for f in (old, fresh, other):
+        f.write_bytes(b"x")
+    day_ago = time.time() - importing.KEEP_UPLOADS_FOR - 60
+    os.utime(old, (day_ago, day_ago))
+    os.utime(other, (day_ago, day_ago))
+    assert importing.sweep(tmp_path) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh.xlsx", "notes.txt"]
+    assert importing.sweep(tmp_path / "missing") == 0

@@ -351,7 +351,9 @@ def pinyin_syllables(text: str) -> list[str | None]:
     return out
 
 
+@lru_cache(maxsize=4096)
 def _pinyin(text: str) -> tuple[str, str]:
+    """(full pinyin, initials); cached per distinct name (imports and edits repeat names)."""
     full: list[str] = []
     initials: list[str] = []
     for ch, py in zip(text, pinyin_syllables(text), strict=True):

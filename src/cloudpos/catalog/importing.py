@@ -12,10 +12,12 @@ Big files run as a background job (a thread in this process for now); its state 
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import UploadFile
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloudpos import clock
@@ -61,10 +63,14 @@ class NotAWorkbook(Problem):
 
 # --- the file ---------------------------------------------------------------------------------
 
+KEEP_UPLOADS_FOR = 24 * 3600  # seconds a checked file waits in var/imports for its confirmation
+
+
 def save_upload(var_dir: Path, file: UploadFile) -> tuple[Path, int]:
     """Spool the upload to var/imports/ (the body size is already capped by the app)."""
     folder = Path(var_dir) / "imports"
     folder.mkdir(parents=True, exist_ok=True)
+    sweep(folder)
     path = folder / f"{uuid7()}.xlsx"
     with path.open("wb") as out:
         shutil.copyfileobj(file.file, out, 1 << 20)
@@ -73,6 +79,27 @@ def save_upload(var_dir: Path, file: UploadFile) -> tuple[Path, int]:
         path.unlink(missing_ok=True)
         raise Invalid(errors=[FieldError("file", N_("The file is empty."), {}, "empty")])
     return path, size
+
+
+def sweep(folder: Path, older_than: float = KEEP_UPLOADS_FOR) -> int:
+    """Delete uploads left in var/imports longer than `older_than` seconds: a checked file nobody
+    confirmed, or the file of a job whose process died. Returns how many were deleted."""
+    cutoff = time.time() - older_than
+    removed = 0
+    try:
+        entries = list(folder.iterdir())
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        if entry.suffix != ".xlsx":
+            continue
+        try:
+            if entry.is_file() and entry.stat().st_mtime < cutoff:
+                entry.unlink()
+                removed += 1
+        except FileNotFoundError:  # another process swept it first
+            continue
+    return removed
 
 
 def _rows(path: Path) -> Iterator[tuple[int, list[object]]]:
@@ -288,6 +315,16 @@ class Validation:
     moved_codes: set[str] = field(default_factory=set)
     new_paths: set[tuple[str, ...]] = field(default_factory=set)
     skip_rows: set[int] = field(default_factory=set)
+    digest: str = ""  # SHA-256 of the file, for the audit trail
+
+
+_P, _B = Product.__table__, ProductBarcode.__table__
+# Built once (bound parameters); run as Core on the session's connection, tenant scoping explicit.
+_EXISTING = select(_P.c.id, _P.c.sku, _P.c.name, _P.c.category_id, _P.c.brand, _P.c.unit, _P.c.price, _P.c.cost,
+                   _P.c.tax_rate_bp, _P.c.spec, _P.c.sold_by_weight, _P.c.status, _P.c.low_stock_threshold,
+                   _P.c.barcodes, _P.c.search_text, _P.c.version)
+_OWNERS = select(_B.c.code, _P.c.sku).select_from(
+    _B.join(_P, (_P.c.tenant_id == _B.c.tenant_id) & (_P.c.id == _B.c.product_id)))
 
 
 class _Checker:
@@ -312,19 +349,13 @@ class _Checker:
         """Check a batch against the file so far and the database; returns the valid rows."""
         tid = self.actor.tenant_id
         skus = [r.values["sku"] for r, errs in rows if "sku" in r.values]
-        existing = {p.sku: p for p in self.db.execute(
-            select(Product.id, Product.sku, Product.name, Product.category_id, Product.brand, Product.unit,
-                   Product.price, Product.cost, Product.tax_rate_bp, Product.spec, Product.sold_by_weight,
-                   Product.status, Product.low_stock_threshold, Product.barcodes)
-            .where(Product.tenant_id == tid, Product.sku.in_(skus))).all()} if skus else {}
+        conn = self.db.connection()  # Core: no ORM row processing for 1000 rows a batch
+        existing = {p.sku: p for p in conn.execute(
+            _EXISTING.where(_P.c.tenant_id == tid, _P.c.sku.in_(skus)))} if skus else {}
         all_codes = [c for r, _ in rows for c in r.values.get("barcodes", [])]
         owners: dict[str, str] = {}
         if all_codes:
-            owners = dict(self.db.execute(
-                select(ProductBarcode.code, Product.sku)
-                .join(Product, (Product.tenant_id == ProductBarcode.tenant_id)
-                      & (Product.id == ProductBarcode.product_id))
-                .where(ProductBarcode.tenant_id == tid, ProductBarcode.code.in_(all_codes))).all())
+            owners = dict(conn.execute(_OWNERS.where(_B.c.tenant_id == tid, _B.c.code.in_(all_codes))).all())
         self.db.rollback()  # end the read transaction (SQLite: releases the lock between batches)
         valid: list[Row] = []
         for row, errs in rows:
@@ -459,6 +490,14 @@ def validate(db: Session, actor: Actor, path: Path, opts: Options, progress: Pro
                       skip_rows=late)
 
 
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 # --- pass 2: write ----------------------------------------------------------------------------
 
 def _spooled(spool: Path) -> Iterator[list[tuple[int, dict[str, Any]]]]:
@@ -471,9 +510,14 @@ def _spooled(spool: Path) -> Iterator[list[tuple[int, dict[str, Any]]]]:
 
 
 def write(db: Session, actor: Actor, v: Validation, filename: str, progress: Progress | None = None) -> None:
-    """Apply the validated rows in the session's transaction (the caller commits)."""
+    """Apply the validated rows in the session's transaction (the caller commits).
+
+    Audit: one `catalog.price.change` event per product whose price or cost the file changes (its
+    before/after, like an edit on the product page; appended to the chain in bulk per batch) and one
+    `catalog.import` event with the counts and the file's SHA-256."""
     tid = actor.tenant_id
     now = clock.now()
+    _plan_for_growth(db)
     cat_index = categories.path_index(db, tid)
     for key in sorted(v.new_paths, key=len):
         if key not in cat_index:
@@ -483,38 +527,74 @@ def write(db: Session, actor: Actor, v: Validation, filename: str, progress: Pro
         for i in range(0, len(codes), 500):
             db.execute(delete(ProductBarcode).where(ProductBarcode.tenant_id == tid,
                                                     ProductBarcode.code.in_(codes[i:i + 500])))
-    price_events: list[tuple[uuid.UUID, str, dict[str, int], dict[str, int]]] = []
-    done = 0
+    source = {"source": "import", "file": filename[:100]}
+    done = prices_changed = 0
     for batch in _spooled(v.spool):
         rows = [(n, vals) for n, vals in batch if n not in v.skip_rows]
-        _write_batch(db, tid, rows, cat_index, now, price_events)
+        changes = _write_batch(db, tid, rows, cat_index, now)
+        prices_changed += audit.record_many(db, actor, "catalog.price.change", [
+            audit.Entry(target_type="product", target_id=pid, target_label=label, before=before, after=after,
+                        details=source) for pid, label, before, after in changes])
         done += len(batch)
         if progress:
             progress("writing", done)
-    for pid, label, before, after in price_events:
-        audit.record(db, actor, "catalog.price.change", target_type="product", target_id=pid, target_label=label,
-                     before=before, after=after, details={"source": "import", "file": filename[:100]})
     r = v.result
     audit.record(db, actor, "catalog.import", target_type="import", target_label=filename[:200],
                  details={"created": r.created, "updated": r.updated, "unchanged": r.unchanged,
-                          "skipped": r.skipped, "rows": r.rows, "categories_created": r.categories_created})
+                          "skipped": r.skipped, "rows": r.rows, "categories_created": r.categories_created,
+                          "prices_changed": prices_changed, "sha256": v.digest})
+
+
+def _plan_for_growth(db: Session) -> None:
+    """PostgreSQL: while `products` has no planner statistics (a new database: autovacuum has not
+    analyzed it yet), the cached generic plan of the foreign-key check behind every barcode INSERT
+    picks the (tenant_id, status) index and scans all of the tenant's products per row — quadratic:
+    20k rows took 28 s in the barcode INSERTs alone. Custom plans (costed on the table's current
+    size) keep it an index hit; they cost a little planning, so only when the statistics are missing."""
+    conn = db.connection()
+    if conn.dialect.name != "postgresql":
+        return
+    known = conn.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'products'::regclass")).scalar()
+    if known is None or known < 10 * BATCH:
+        conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+
+def refresh_statistics(db: Session, rows_written: int) -> None:
+    """PostgreSQL, after a large import committed: analyze the catalog tables when their statistics
+    are far behind (a new database), so the next look-ups and imports get index plans now rather
+    than after autovacuum's next round. Best effort, in its own short transaction."""
+    if rows_written < BATCH or db.get_bind().dialect.name != "postgresql":
+        return
+    try:
+        known = db.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'products'::regclass")).scalar()
+        if known is None or known < rows_written:
+            db.execute(text("ANALYZE products, product_barcodes"))
+        db.commit()
+    except Exception:  # noqa: BLE001 - statistics are an optimisation; the import is already committed
+        db.rollback()
 
 
 _COLUMNS = ("name", "brand", "unit", "price", "cost", "tax_rate", "spec", "sold_by_weight", "status",
             "low_stock_threshold")
+_INSERT_PRODUCTS = insert(_P)
+_UPDATE_PRODUCT = update(_P).where(_P.c.tenant_id == bindparam("b_tenant"), _P.c.id == bindparam("b_id"))
+_INSERT_CODES = insert(_B)
+PriceChange = tuple[uuid.UUID, str, dict[str, int], dict[str, int]]  # product id, label, before, after
 
 
 def _write_batch(db: Session, tid: uuid.UUID, rows: list[tuple[int, dict[str, Any]]],
-                 cat_index: dict[tuple[str, ...], uuid.UUID], now: Any,
-                 price_events: list[tuple[uuid.UUID, str, dict[str, int], dict[str, int]]]) -> None:
+                 cat_index: dict[tuple[str, ...], uuid.UUID], now: Any) -> list[PriceChange]:
+    """Write one batch with Core bulk statements (no ORM objects); returns its price changes."""
     if not rows:
-        return
-    existing = {p.sku: p for p in db.execute(select(Product).where(
-        Product.tenant_id == tid, Product.sku.in_([vals["sku"] for _, vals in rows]))).scalars().all()}
+        return []
+    conn = db.connection()
+    existing = {p.sku: p for p in conn.execute(_EXISTING.where(
+        _P.c.tenant_id == tid, _P.c.sku.in_([vals["sku"] for _, vals in rows])))}
     new_products: list[dict[str, Any]] = []
     new_codes: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
-    replace_codes: list[tuple[uuid.UUID, list[str]]] = []
+    replace_codes: list[uuid.UUID] = []
+    price_changes: list[PriceChange] = []
     for _, vals in rows:
         old = existing.get(vals["sku"])
         cat = cat_index.get(tuple(p.lower() for p in vals["category"])) if "category" in vals else None
@@ -533,38 +613,40 @@ def _write_batch(db: Session, tid: uuid.UUID, rows: list[tuple[int, dict[str, An
             new_codes.extend({"tenant_id": tid, "code": c, "product_id": pid, "position": i}
                              for i, c in enumerate(codes))
             continue
+        old_codes = list(old.barcodes or [])
         cur = {"name": old.name, "brand": old.brand, "unit": old.unit, "price": old.price, "cost": old.cost,
                "tax_rate": old.tax_rate_bp, "spec": old.spec, "sold_by_weight": old.sold_by_weight,
                "status": old.status, "low_stock_threshold": old.low_stock_threshold}
         new = {**cur, **{k: vals[k] for k in _COLUMNS if k in vals}}
         new_cat = cat if "category" in vals else old.category_id
-        codes = vals.get("barcodes", list(old.barcodes or []))
-        if new == cur and new_cat == old.category_id and codes == list(old.barcodes or []):
+        codes = vals.get("barcodes", old_codes)
+        if new == cur and new_cat == old.category_id and codes == old_codes:
             continue
         if (new["price"], new["cost"]) != (old.price, old.cost):
-            before = {k: getattr(old, k) for k in ("price", "cost") if getattr(old, k) != new[k]}
-            price_events.append((old.id, f"{old.sku} {new['name']}", before, {k: new[k] for k in before}))
-        updates.append({"b_id": old.id, "name": new["name"], "brand": new["brand"], "unit": new["unit"],
-                        "price": new["price"], "cost": new["cost"], "tax_rate_bp": new["tax_rate"],
-                        "spec": new["spec"], "sold_by_weight": new["sold_by_weight"], "status": new["status"],
-                        "low_stock_threshold": new["low_stock_threshold"], "category_id": new_cat, "barcodes": codes,
-                        "search_text": domain.search_text(new["name"], old.sku, new["brand"], codes),
+            before = {k: cur[k] for k in ("price", "cost") if cur[k] != new[k]}
+            price_changes.append((old.id, f"{old.sku} {new['name']}", before, {k: new[k] for k in before}))
+        search = old.search_text if (new["name"], new["brand"], codes) == (old.name, old.brand, old_codes) \
+            else domain.search_text(new["name"], old.sku, new["brand"], codes)
+        updates.append({"b_tenant": tid, "b_id": old.id, "name": new["name"], "brand": new["brand"],
+                        "unit": new["unit"], "price": new["price"], "cost": new["cost"],
+                        "tax_rate_bp": new["tax_rate"], "spec": new["spec"], "sold_by_weight": new["sold_by_weight"],
+                        "status": new["status"], "low_stock_threshold": new["low_stock_threshold"],
+                        "category_id": new_cat, "barcodes": codes, "search_text": search,
                         "version": old.version + 1, "updated_at": now})
-        if codes != list(old.barcodes or []):
-            replace_codes.append((old.id, codes))
-    db.expunge_all()
+        if codes != old_codes:
+            replace_codes.append(old.id)
+            new_codes.extend({"tenant_id": tid, "code": c, "product_id": old.id, "position": i}
+                             for i, c in enumerate(codes))
     if new_products:
-        db.execute(insert(Product.__table__), new_products)  # Core executemany: no ORM bookkeeping
+        conn.execute(_INSERT_PRODUCTS, new_products)  # executemany: one prepared statement, no ORM bookkeeping
     if updates:
-        stmt = (update(Product.__table__)
-                .where(Product.__table__.c.tenant_id == tid, Product.__table__.c.id == bindparam("b_id")))
-        db.execute(stmt, updates)
-    for pid, codes in replace_codes:
-        db.execute(delete(ProductBarcode).where(ProductBarcode.tenant_id == tid, ProductBarcode.product_id == pid))
-        new_codes.extend({"tenant_id": tid, "code": c, "product_id": pid, "position": i}
-                         for i, c in enumerate(codes))
+        conn.execute(_UPDATE_PRODUCT, updates)
+    for i in range(0, len(replace_codes), 500):
+        conn.execute(delete(ProductBarcode).where(ProductBarcode.tenant_id == tid,
+                                                  ProductBarcode.product_id.in_(replace_codes[i:i + 500])))
     if new_codes:
-        db.execute(insert(ProductBarcode.__table__), new_codes)
+        conn.execute(_INSERT_CODES, new_codes)
+    return price_changes
 
 
 # --- the use case -----------------------------------------------------------------------------
@@ -580,12 +662,14 @@ def run(db: Session, actor: Actor, path: Path, opts: Options, filename: str = ""
             db.rollback()
             return r
         if r.created or r.updated or r.categories_created:
+            v.digest = file_digest(path)
             try:
                 write(db, actor, v, filename or path.name, progress)
                 db.commit()
             except BaseException:
                 db.rollback()
                 raise
+            refresh_statistics(db, r.created + r.updated)
             from cloudpos.catalog.service import changed
 
             changed(actor.tenant_id)
@@ -695,8 +779,12 @@ def _run_job(factory: sessionmaker[Session], actor: Actor, job_id: uuid.UUID, pa
 
     db = factory()
     db.info["tenant_id"] = tid
+    confirmable = False
     try:
         result = run(db, actor, path, opts, filename, progress)
+        # the checked file stays for the page's "Confirm import" only when there is something to confirm
+        confirmable = bool((result.created or result.updated or result.categories_created)
+                           and (opts.skip_invalid or not result.error_count))
         _set_job(factory, tid, job_id, status="done", phase="done", processed_rows=result.rows,
                  total_rows=max(result.rows, 1), result=result.model_dump(mode="json"), finished_at=clock.now())
     except Problem as p:
@@ -715,7 +803,7 @@ def _run_job(factory: sessionmaker[Session], actor: Actor, job_id: uuid.UUID, pa
     finally:
         db.close()
         _live.pop(job_id, None)
-        if not keep_file:
+        if not (keep_file and confirmable):
             path.unlink(missing_ok=True)
 
 
