@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from fastapi import APIRouter, Body, Depends, Query
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 
+from cloudpos import clock
 from cloudpos.context import Actor
 from cloudpos.schemas import Page, PageNo, PageSize
 from cloudpos.web.deps import get_db, requires
 
-from . import export
+from . import export, stock_export
 from . import service as inventory
 from .schemas import (
     AdjustmentIn,
@@ -56,6 +58,30 @@ def list_stock(store_id: uuid.UUID | None = None, product_id: uuid.UUID | None =
                               negative=negative)
     items, total = inventory.list_stock(db, actor, f, page, page_size)
     return Page(items=items, total=total, page=page, page_size=page_size)
+
+
+@router.get("/stock/export", response_class=StreamingResponse,
+            responses={200: {"content": {export.XLSX: {}}, "description": "An .xlsx workbook"}})
+def export_stock(store_id: uuid.UUID | None = None, product_id: uuid.UUID | None = None,
+                 category_id: uuid.UUID | None = None, q: str = Query("", max_length=60), low: bool = False,
+                 negative: bool = False, actor: Actor = Depends(requires("inventory.view")),
+                 db: Session = Depends(get_db)) -> StreamingResponse:
+    """Stock per store and product as .xlsx (same filters as `GET /stock`): on hand, quantity on draft
+    transfers, available, effective and store thresholds, unit cost, value at cost, and the total."""
+    f = inventory.StockFilter(store_id=store_id, product_id=product_id, category_id=category_id, q=q, low=low,
+                              negative=negative)
+    fh, _count = stock_export.build(db, actor, f)
+    name = f"stock-{clock.now():%Y%m%d}"
+    return StreamingResponse(_chunks(fh), media_type=stock_export.XLSX,
+                             headers={"Content-Disposition": f"attachment; filename={name}.xlsx"})
+
+
+def _chunks(fh: BinaryIO, size: int = 1 << 16) -> Iterator[bytes]:
+    try:
+        while data := fh.read(size):
+            yield data
+    finally:
+        fh.close()
 
 
 @router.put("/stock/thresholds", response_model=StockLevelOut)

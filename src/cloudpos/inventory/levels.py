@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from cloudpos.audit import service as audit
 from cloudpos.context import Actor
 from cloudpos.db import use_case
+from cloudpos.errors import FieldError, Invalid
+from cloudpos.i18n import N_
 from cloudpos.money import line_amount, milli_to_str
 
 from . import domain, ledger
@@ -125,6 +127,9 @@ def list_movements(db: Session, actor: Actor, f: MovementFilter, page: int = 1,
 def set_store_threshold(db: Session, actor: Actor, data: ThresholdIn) -> StockLevelOut:
     """A store's own low-stock threshold for a product (None = use the product's)."""
     actor.require("inventory.adjust")
+    if data.low_stock_threshold is not None and data.low_stock_threshold < 0:
+        raise Invalid(errors=[FieldError("low_stock_threshold", N_("The threshold cannot be negative."), {},
+                                         "negative")])
     ledger.check_store(db, actor, data.store_id)
     products = ledger.load_products(db, actor, [data.product_id], field="product_id")
     ledger.ensure_level_rows(db, actor.tenant_id, data.store_id, [data.product_id])

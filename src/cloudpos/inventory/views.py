@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -94,7 +95,11 @@ def stock_page(request: Request, actor: Actor = Depends(requires("inventory.view
     f = inventory.StockFilter(store_id=store_id, category_id=category_id, q=q, low=state == "low",
                               negative=state == "negative")
     items, total = inventory.list_stock(db, actor, f, page, PAGE_SIZE)
+    export_q = urlencode([(k, v) for k, v in (("store_id", store_id), ("category_id", category_id), ("q", q),
+                                               ("low", "true" if state == "low" else ""),
+                                               ("negative", "true" if state == "negative" else "")) if v])
     return render(request, "inventory/stock.html", **_common(db, actor), items=items, total=total, page=page,
+                  export_url="/api/v1/stock/export" + (f"?{export_q}" if export_q else ""),
                   page_size=PAGE_SIZE, categories=sorted(catalog.category_names(db, actor).items(), key=lambda c: c[1]),
                   store=qp.get("store", ""), category=qp.get("category", ""), state=state, q=q,
                   filtered=bool(store_id or category_id or state or q),
