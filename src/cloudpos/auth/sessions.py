@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from cloudpos import clock
@@ -126,14 +126,26 @@ def _open_session(db: Session, emp: Employee, *, ip: str, user_agent: str, kind:
     return LoginResult(token, s.session_absolute_hours * 3600, actor)
 
 
+# Every request runs these: built once with bound parameters (building them cost about as much as running them).
+_OVERRIDES = select(EmployeePermission.code, EmployeePermission.effect).where(
+    EmployeePermission.tenant_id == bindparam("a_tenant"), EmployeePermission.employee_id == bindparam("a_employee"))
+_STORES = select(EmployeeStore.store_id).where(EmployeeStore.tenant_id == bindparam("a_tenant"),
+                                               EmployeeStore.employee_id == bindparam("a_employee"))
+_BY_TOKEN = (select(AuthSession, Employee, Role, Tenant)
+             .join(Employee, (Employee.tenant_id == AuthSession.tenant_id) & (Employee.id == AuthSession.employee_id))
+             .join(Role, (Role.tenant_id == Employee.tenant_id) & (Role.id == Employee.role_id))
+             .join(Tenant, Tenant.id == AuthSession.tenant_id)
+             .where(AuthSession.token_hash == bindparam("a_token_hash")))
+
+
 def load_actor(db: Session, emp: Employee, *, ip: str = "", session_id: uuid.UUID | None = None,
                terminal_id: uuid.UUID | None = None, request_id: str = "", role: Role | None = None) -> Actor:
     """The employee's *current* role, overrides and stores, read fresh on every request."""
     role = role if role is not None else db.get(Role, (emp.tenant_id, emp.role_id))
-    overrides = db.execute(select(EmployeePermission.code, EmployeePermission.effect).where(
-        EmployeePermission.tenant_id == emp.tenant_id, EmployeePermission.employee_id == emp.id)).all()
-    stores = db.scalars(select(EmployeeStore.store_id).where(
-        EmployeeStore.tenant_id == emp.tenant_id, EmployeeStore.employee_id == emp.id)).all()
+    db.flush()  # plain Core below: pending changes to the employee's overrides or stores first
+    conn, who = db.connection(), {"a_tenant": emp.tenant_id, "a_employee": emp.id}
+    overrides = conn.execute(_OVERRIDES, who).all()
+    stores = conn.execute(_STORES, who).scalars().all()
     grants = {c for c, e in overrides if e == "grant"}
     denies = {c for c, e in overrides if e == "deny"}
     perms = effective(set(role.permissions if role else ()), grants, denies)
@@ -172,13 +184,7 @@ def authenticate(db: Session, token: str, *, ip: str = "", request_id: str = "")
     One query reads the session, the employee, their role and the merchant (this runs on every request).
     """
     now = clock.now()
-    row = db.execute(
-        select(AuthSession, Employee, Role, Tenant)
-        .join(Employee, (Employee.tenant_id == AuthSession.tenant_id) & (Employee.id == AuthSession.employee_id))
-        .join(Role, (Role.tenant_id == Employee.tenant_id) & (Role.id == Employee.role_id))
-        .join(Tenant, Tenant.id == AuthSession.tenant_id)
-        .where(AuthSession.token_hash == token_hash(token))
-    ).one_or_none()
+    row = db.execute(_BY_TOKEN, {"a_token_hash": token_hash(token)}).one_or_none()
     idle = timedelta(minutes=get_settings().session_idle_minutes)
     if row is None or not domain.session_alive(now, row[0].last_seen_at, row[0].expires_at, idle,
                                                row[0].revoked_at is not None):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from cloudpos.catalog.models import Category, Product, StorePrice
@@ -27,6 +27,18 @@ class SaleFacts:
     brand: str
     sold_by_weight: bool
     status: str
+    low_stock_threshold: int | None = None  # milli: the stock movement of a sale checks it
+
+
+_P, _C, _S = Product.__table__, Category.__table__, StorePrice.__table__
+# Built once with bound parameters and run as plain Core on the session's connection: selling calls this
+# for every quote and sale, and building the statement (and ORM entities) cost more than running it.
+_FACTS = (select(_P.c.id, _P.c.sku, _P.c.name, _P.c.unit, _P.c.price, _P.c.cost, _P.c.category_id, _P.c.brand,
+                 _P.c.sold_by_weight, _P.c.status, _P.c.low_stock_threshold, _C.c.path, _S.c.price.label("store_price"))
+          .select_from(_P.outerjoin(_C, and_(_C.c.tenant_id == _P.c.tenant_id, _C.c.id == _P.c.category_id))
+                       .outerjoin(_S, and_(_S.c.tenant_id == _P.c.tenant_id, _S.c.product_id == _P.c.id,
+                                           _S.c.store_id == bindparam("store", type_=_S.c.store_id.type))))
+          .where(_P.c.tenant_id == bindparam("tid"), _P.c.id.in_(bindparam("ids", expanding=True))))
 
 
 def sale_facts(db: Session, tenant_id: uuid.UUID, store_id: uuid.UUID | None,
@@ -34,15 +46,12 @@ def sale_facts(db: Session, tenant_id: uuid.UUID, store_id: uuid.UUID | None,
     if not ids:
         return {}
     unique = list(dict.fromkeys(ids))
-    stmt = (select(Product, Category.path, StorePrice.price)
-            .outerjoin(Category, (Category.tenant_id == Product.tenant_id) & (Category.id == Product.category_id))
-            .outerjoin(StorePrice, (StorePrice.tenant_id == Product.tenant_id) & (StorePrice.product_id == Product.id)
-                       & (StorePrice.store_id == store_id))
-            .where(Product.tenant_id == tenant_id, Product.id.in_(unique)))
     out: dict[uuid.UUID, SaleFacts] = {}
-    for p, path, store_price in db.execute(stmt).all():
-        chain = [uuid.UUID(x) for x in (path or "").strip("/").split("/") if x]
+    db.flush()  # what an ORM query would have flushed first
+    for r in db.connection().execute(_FACTS, {"tid": tenant_id, "store": store_id, "ids": unique}):
+        chain = [uuid.UUID(x) for x in (r.path or "").strip("/").split("/") if x]
         ancestors = tuple(reversed(chain[:-1]))
-        out[p.id] = SaleFacts(p.id, p.sku, p.name, p.unit, store_price if store_price is not None else p.price,
-                              p.cost, p.category_id, ancestors, p.brand, p.sold_by_weight, p.status)
+        out[r.id] = SaleFacts(r.id, r.sku, r.name, r.unit, r.store_price if r.store_price is not None else r.price,
+                              r.cost, r.category_id, ancestors, r.brand, r.sold_by_weight, r.status,
+                              r.low_stock_threshold)
     return out

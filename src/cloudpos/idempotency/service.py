@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -50,16 +50,24 @@ def check_key(key: str | None) -> str | None:
     return key
 
 
+_KEYS = IdempotencyKey.__table__
+_WHERE = (_KEYS.c.tenant_id == bindparam("k_tenant"), _KEYS.c.scope == bindparam("k_scope"),
+          _KEYS.c.key == bindparam("k_key"))
+# Built once (every sale runs these): the claim per dialect, the stored response as one UPDATE.
+_CLAIM = {name: ins(_KEYS).values(tenant_id=bindparam("k_tenant"), scope=bindparam("k_scope"), key=bindparam("k_key"),
+                                  request_hash=bindparam("k_hash"), status_code=0, response={})
+          .on_conflict_do_nothing(index_elements=["tenant_id", "scope", "key"])
+          .returning(_KEYS.c.key)  # rowcount is not reliable for ON CONFLICT on every driver
+          for name, ins in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+_REMEMBER = update(_KEYS).where(*_WHERE).values(status_code=bindparam("k_status"), response=bindparam("k_response"))
+
+
 def claim(db: Session, tenant_id: uuid.UUID, scope: str, key: str, body: Any) -> None:
     """Reserve the key for this transaction, or raise Replay / Conflict."""
     digest = request_hash(body)
-    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    inserted = db.execute(
-        insert(IdempotencyKey)
-        .values(tenant_id=tenant_id, scope=scope, key=key, request_hash=digest, status_code=0, response={})
-        .on_conflict_do_nothing(index_elements=["tenant_id", "scope", "key"])
-        .returning(IdempotencyKey.key)  # rowcount is not reliable for ON CONFLICT on every driver
-    ).scalar()
+    conn = db.connection()
+    inserted = conn.execute(_CLAIM[conn.dialect.name], {"k_tenant": tenant_id, "k_scope": scope, "k_key": key,
+                                                        "k_hash": digest}).scalar()
     if inserted is not None:
         return
     row = db.scalar(select(IdempotencyKey).where(IdempotencyKey.tenant_id == tenant_id,
@@ -75,6 +83,6 @@ def claim(db: Session, tenant_id: uuid.UUID, scope: str, key: str, body: Any) ->
 
 def remember(db: Session, tenant_id: uuid.UUID, scope: str, key: str, status_code: int,
              response: dict[str, Any]) -> None:
-    row = db.get(IdempotencyKey, (tenant_id, scope, key))
-    row.status_code = status_code
-    row.response = json.loads(json.dumps(response, default=str))
+    db.connection().execute(_REMEMBER, {"k_tenant": tenant_id, "k_scope": scope, "k_key": key,
+                                        "k_status": status_code,
+                                        "k_response": json.loads(json.dumps(response, default=str))})

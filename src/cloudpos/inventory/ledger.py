@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -85,6 +86,20 @@ def product_label(p: ProductInfo | None, product_id: uuid.UUID) -> str:
     return f"{p.name} ({p.sku})" if p else str(product_id)
 
 
+_LEVELS = StockLevel.__table__
+_MOVEMENTS = StockMovement.__table__
+# Built once with bound parameters (this runs for every line of every sale): one statement moves the
+# balance and returns it; the "block" variant refuses to go below zero (no row comes back).
+_MOVE = (update(_LEVELS)
+         .where(_LEVELS.c.tenant_id == bindparam("l_tenant"), _LEVELS.c.store_id == bindparam("l_store"),
+                _LEVELS.c.product_id == bindparam("l_product"))
+         .values(on_hand=_LEVELS.c.on_hand + bindparam("l_delta", type_=_LEVELS.c.on_hand.type),
+                 updated_at=bindparam("l_now", type_=_LEVELS.c.updated_at.type))
+         .returning(_LEVELS.c.on_hand, _LEVELS.c.low_stock_threshold))
+_MOVE_BLOCK = _MOVE.where(_LEVELS.c.on_hand + bindparam("l_delta", type_=_LEVELS.c.on_hand.type) >= 0)
+_INSERT_MOVEMENTS = insert(_MOVEMENTS)
+
+
 def apply_movements(db: Session, actor: Actor, store_id: uuid.UUID, lines: Sequence[Line], kind: str,
                     ref_type: str, ref_id: uuid.UUID | None, *, reason: str = "", note: str = "",
                     check_negative: bool = True,
@@ -95,6 +110,7 @@ def apply_movements(db: Session, actor: Actor, store_id: uuid.UUID, lines: Seque
     check permissions (the caller's use case does) and does not commit. Under the tenant's
     `negative_stock = "block"` policy a decrease below zero raises Conflict naming the product and
     nothing of this call is written (a savepoint is rolled back), so the caller may roll back too.
+    A balance row is created on the first movement of a product in a store.
     """
     if kind not in domain.KINDS:
         raise ValueError(f"unknown movement kind {kind!r}")
@@ -108,18 +124,22 @@ def apply_movements(db: Session, actor: Actor, store_id: uuid.UUID, lines: Seque
     now = clock.now()
     ordered = sorted(lines, key=lambda ln: ln[0].bytes)  # primary-key order: no deadlocks
     applied: list[Applied] = []
-    with db.begin_nested():
-        ensure_level_rows(db, tenant_id, store_id, [ln[0] for ln in ordered])
+    movements: list[dict] = []
+    actor_name = (actor.display_name or actor.username)[:60]
+    # Only a refusal (Conflict) needs undoing; without one nothing can be refused, and the savepoint's
+    # two round trips are saved.
+    refusable = policy == "block" and any(ln[1] < 0 for ln in ordered)
+    db.flush()
+    conn = db.connection()
+    with db.begin_nested() if refusable else nullcontext():
         for product_id, delta, unit_cost in ordered:
-            stmt = (update(StockLevel)
-                    .where(StockLevel.tenant_id == tenant_id, StockLevel.store_id == store_id,
-                           StockLevel.product_id == product_id)
-                    .values(on_hand=StockLevel.on_hand + delta, updated_at=now)
-                    .returning(StockLevel.on_hand, StockLevel.low_stock_threshold)
-                    .execution_options(synchronize_session=False))
-            if policy == "block" and delta < 0:
-                stmt = stmt.where(StockLevel.on_hand + delta >= 0)
-            row = db.execute(stmt).one_or_none()
+            block = policy == "block" and delta < 0
+            params = {"l_tenant": tenant_id, "l_store": store_id, "l_product": product_id, "l_delta": delta,
+                      "l_now": now}
+            row = conn.execute(_MOVE_BLOCK if block else _MOVE, params).one_or_none()
+            if row is None and not block:  # first movement of this product here: create its balance row
+                ensure_level_rows(db, tenant_id, store_id, [product_id])
+                row = conn.execute(_MOVE, params).one_or_none()
             p = products.get(product_id)
             if row is None:
                 have = db.scalar(select(StockLevel.on_hand).where(
@@ -131,16 +151,17 @@ def apply_movements(db: Session, actor: Actor, store_id: uuid.UUID, lines: Seque
                                        "on_hand": _qty(have), "needed": _qty(-delta)},
                                extra={"product_id": str(product_id), "on_hand": _qty(have)})
             on_hand, store_threshold = row
-            mv = StockMovement(tenant_id=tenant_id, id=_uuid7(), store_id=store_id, product_id=product_id, kind=kind,
-                               quantity=delta, unit_cost=unit_cost, balance_after=on_hand, ref_type=ref_type,
-                               ref_id=ref_id, reason=reason, note=note[:300], actor_id=actor.employee_id,
-                               actor_name=(actor.display_name or actor.username)[:60], occurred_at=now)
-            db.add(mv)
+            mv_id = _uuid7()
+            movements.append({"tenant_id": tenant_id, "id": mv_id, "store_id": store_id, "product_id": product_id,
+                              "kind": kind, "quantity": delta, "unit_cost": unit_cost, "balance_after": on_hand,
+                              "ref_type": ref_type, "ref_id": ref_id, "reason": reason, "note": note[:300],
+                              "actor_id": actor.employee_id, "actor_name": actor_name, "occurred_at": now})
             threshold = domain.effective_threshold(store_threshold, p.low_stock_threshold if p else None)
             if domain.crossed_below(on_hand - delta, on_hand, threshold):
                 db.add(StockAlertEvent(tenant_id=tenant_id, store_id=store_id, product_id=product_id,
                                        on_hand=on_hand, threshold=threshold, movement_kind=kind, occurred_at=now))
-            applied.append(Applied(product_id, delta, on_hand, mv.id))
+            applied.append(Applied(product_id, delta, on_hand, mv_id))
+        conn.execute(_INSERT_MOVEMENTS, movements)  # one statement for all the lines
         db.flush()
     return applied
 

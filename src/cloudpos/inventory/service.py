@@ -2,7 +2,9 @@
 
 For checkout / refunds: `apply_movements(db, actor, store_id, [(product_id, delta_milli, unit_cost_fen)],
 kind, ref_type, ref_id)` inside their own transaction (it respects the tenant's negative-stock
-policy: Conflict naming the product, nothing written). For the dashboard: `alert_count(db, actor)`.
+policy: Conflict naming the product, nothing written); a caller that already read the products may
+pass them (`products={id: ProductInfo}`) and save the look-up. For the dashboard:
+`alert_count(db, actor)`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from .alerts import _low_levels, alert_count, list_alert_events, list_alerts
 from .ledger import Applied, apply_movements, on_hand
 from .levels import MovementFilter, StockFilter, list_movements, list_stock, set_store_threshold
 from .models import StockLevel, StockMovement
+from .products import ProductInfo
 from .receipts import create_receipt, get_receipt, list_receipts
 from .stocktakes import (
     cancel_stocktake,
@@ -77,7 +80,8 @@ _register_catalog_hooks()
 KINDS = domain.KINDS
 
 __all__ = [
-    "Applied", "KINDS", "MovementFilter", "StockFilter", "alert_count", "apply_movements", "cancel_stocktake",
+    "Applied", "KINDS", "MovementFilter", "ProductInfo", "StockFilter", "alert_count", "apply_movements",
+    "cancel_stocktake",
     "cancel_transfer", "create_adjustment", "create_receipt", "create_stocktake", "create_transfer",
     "get_adjustment", "get_receipt", "get_stocktake", "get_transfer", "list_adjustments", "list_alert_events",
     "list_alerts", "list_movements", "list_receipts", "list_stock", "list_stocktakes", "list_transfers",

@@ -37,7 +37,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from cloudpos import clock
@@ -198,8 +198,17 @@ def methods_for_store(db: Session, actor: Actor, store_id: uuid.UUID | None = No
     return [_effective(rows, code, store_id) for code in domain.METHODS]
 
 
+_METHODS = PaymentMethod.__table__
+_METHOD = select(_METHODS).where(_METHODS.c.tenant_id == bindparam("m_tenant"), _METHODS.c.code == bindparam("m_code"),
+                                 _METHODS.c.scope.in_(bindparam("m_scopes", expanding=True)))
+
+
 def _method(db: Session, actor: Actor, store_id: uuid.UUID, code: str) -> MethodOut:
-    return _effective(_method_rows(db, actor.tenant_id, store_id), code, store_id)
+    """One method's effective settings for a store (every payment asks): one prebuilt read-only query."""
+    db.flush()
+    rows = db.connection().execute(_METHOD, {"m_tenant": actor.tenant_id, "m_code": code,
+                                             "m_scopes": [TENANT_SCOPE, str(store_id)]}).all()
+    return _effective({(r.scope, r.code): r for r in rows}, code, store_id)
 
 
 @use_case
@@ -338,8 +347,10 @@ def _invalid(field: str, message: str, code: str = "invalid", **params: Any) -> 
 
 def _check_place(db: Session, actor: Actor, store_id: uuid.UUID, terminal_id: uuid.UUID | None) -> None:
     tenancy.get_store(db, actor, store_id)
-    if terminal_id is not None and terminal_id not in {t.id for t in tenancy.list_terminals(db, actor, store_id)}:
-        raise _invalid("terminal_id", N_("This terminal does not belong to the store."), "unknown_terminal")
+    if terminal_id is not None:
+        t = tenancy.terminal(db, actor, terminal_id)
+        if t is None or t.store_id != store_id:
+            raise _invalid("terminal_id", N_("This terminal does not belong to the store."), "unknown_terminal")
 
 
 def start_wallet_payment(db: Session, actor: Actor, store_id: uuid.UUID, terminal_id: uuid.UUID | None,

@@ -224,6 +224,8 @@ def load_for_cart(db: Session, tenant_id: uuid.UUID, codes: list[str],
                   member_id: uuid.UUID | None) -> tuple[list[d.Coupon], dict[str, str]]:
     """Presented codes → engine coupons; codes that cannot even be looked at → {code: reason}."""
     wanted = [c.strip().upper() for c in codes if c.strip()]
+    if not wanted:  # most carts: no query at all
+        return [], {}
     rows = db.execute(select(Coupon, CouponTemplate)
                       .join(CouponTemplate, (CouponTemplate.tenant_id == Coupon.tenant_id)
                             & (CouponTemplate.id == Coupon.template_id))

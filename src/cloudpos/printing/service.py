@@ -24,7 +24,7 @@ from typing import Any
 
 import structlog
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from cloudpos import clock
@@ -314,6 +314,13 @@ def preview_fragment(db: Session, actor: Actor, store_id: uuid.UUID, tpl: Receip
 
 # --- print jobs --------------------------------------------------------------------------------
 
+# Asked after every sale (built once: building the query cost more than running it).
+_STORE_PRINTERS = (select(Printer)
+                   .where(Printer.tenant_id == bindparam("p_tenant"), Printer.store_id == bindparam("p_store"),
+                          Printer.active.is_(True))
+                   .order_by(Printer.created_at))
+
+
 def _pick_printer(db: Session, actor: Actor, printer_id: uuid.UUID | None, store_id: uuid.UUID | None,
                   terminal_id: uuid.UUID | None, auto: bool) -> Printer | None:
     if printer_id is not None:
@@ -323,10 +330,7 @@ def _pick_printer(db: Session, actor: Actor, printer_id: uuid.UUID | None, store
         return p
     if store_id is None:
         return None
-    candidates = [p for p in db.scalars(select(Printer).where(Printer.tenant_id == actor.tenant_id,
-                                                              Printer.store_id == store_id,
-                                                              Printer.active.is_(True))
-                                        .order_by(Printer.created_at)).all()
+    candidates = [p for p in db.scalars(_STORE_PRINTERS, {"p_tenant": actor.tenant_id, "p_store": store_id}).all()
                   if p.terminal_id in (None, terminal_id) and (p.auto_print or not auto)]
     if not candidates:
         return None
@@ -375,8 +379,9 @@ def _add_job(db: Session, actor: Actor, p: Printer, document_kind: str, source: 
     return job
 
 
-def enqueue(db: Session, actor: Actor, printer_id: uuid.UUID | None, document_kind: str, data: ReceiptData,
-            open_drawer: bool = False, *, store_id: uuid.UUID | None = None, terminal_id: uuid.UUID | None = None,
+def enqueue(db: Session, actor: Actor, printer_id: uuid.UUID | None, document_kind: str,
+            data: ReceiptData | Callable[[], ReceiptData], open_drawer: bool = False, *,
+            store_id: uuid.UUID | None = None, terminal_id: uuid.UUID | None = None,
             document_ref: str = "", auto: bool = False) -> uuid.UUID | None:
     """Queue a receipt for printing, in the caller's transaction (no commit here; nothing is sent).
 
@@ -384,13 +389,16 @@ def enqueue(db: Session, actor: Actor, printer_id: uuid.UUID | None, document_ki
     `store_id`, and `terminal_id` when known). With `auto=True` (printing right after a sale) only
     printers with "auto-print on sale" are used. The cash drawer opens only when `open_drawer` is
     asked (a cash payment completed a sale), the document is a sale, and the printer is set to.
-    Returns the job id, or None when there is no printer to print on.
+    Returns the job id, or None when there is no printer to print on. `data` may be a function making
+    the receipt: it is then only called when there is a printer (a sale in a store without one skips it).
     """
     if document_kind not in DOCUMENT_KINDS:
         raise ValueError(f"unknown document kind {document_kind!r}")
     p = _pick_printer(db, actor, printer_id, store_id, terminal_id or actor.terminal_id, auto)
     if p is None or not p.active:
         return None
+    if callable(data):
+        data = data()
     tpl, logo = store_template(db, actor.tenant_id, p.store_id)
     if logo and data.logo_png is None:
         data = replace(data, logo_png=logo)

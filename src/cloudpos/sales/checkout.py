@@ -132,21 +132,33 @@ def _give_back(db: Session, actor: Actor, charged: dict[int, payments.PaymentRes
             log.exception("giving back a wallet charge failed", payment_id=str(result.payment_id))
 
 
+def _charges_wallet(data: SaleIn) -> bool:
+    return any(p.method in WALLETS and p.payment_id is None for p in data.payments)
+
+
 def create_sale(db: Session, actor: Actor, data: SaleIn, *, idempotency_key: str | None = None,
                 ip: str = "") -> tuple[int, dict[str, Any]]:
-    """Returns (status code, response body); a replay returns the first response."""
+    """Returns (status code, response body); a replay returns the first response.
+
+    A sale that charges a wallet first peeks at the key (a retry must not charge again) and prices the
+    cart outside any transaction (nothing is charged for a cart that would be refused). Any other sale is
+    one transaction: the sale's own claim, pricing and checks come before anything is written, and a
+    refusal rolls the claim back with the rest.
+    """
     actor.require("sale.create")
     key = idempotency.check_key(idempotency_key)
     body = data.model_dump(mode="json", exclude={"override"})
-    if key:
-        try:
-            idempotency.claim(db, actor.tenant_id, SCOPE, key, body)
-        except idempotency.Replay as replay:
-            db.rollback()
-            return replay.status_code, replay.response
-        db.rollback()  # only a peek: the key is claimed for real inside the sale's transaction
-    _preflight(db, actor, data)
-    charged = _charge_wallets(db, actor, data, key, ip)
+    charged: dict[int, payments.PaymentResult] = {}
+    if _charges_wallet(data):
+        if key:
+            try:
+                idempotency.claim(db, actor.tenant_id, SCOPE, key, body)
+            except idempotency.Replay as replay:
+                db.rollback()
+                return replay.status_code, replay.response
+            db.rollback()  # only a peek: the key is claimed for real inside the sale's transaction
+        _preflight(db, actor, data)
+        charged = _charge_wallets(db, actor, data, key, ip)
     try:
         return retrying(lambda: _commit_sale(db, actor, data, key, body, charged))
     except idempotency.Replay as replay:
@@ -166,7 +178,7 @@ def _commit_sale(db: Session, actor: Actor, data: SaleIn, key: str | None, body:
         if key:
             idempotency.claim(db, actor.tenant_id, SCOPE, key, body)
         sale = _write_sale(db, actor, data, charged)
-        out = queries.sale_out(db, actor, sale)
+        out = queries.sale_out(db, actor, sale, new=True)
         response = out.model_dump(mode="json")
         if key:
             idempotency.remember(db, actor.tenant_id, SCOPE, key, 201, response)
@@ -182,7 +194,7 @@ def _write_sale(db: Session, actor: Actor, data: SaleIn, charged: dict[int, paym
     from cloudpos.ids import uuid7
 
     store = tenancy.get_store(db, actor, data.store_id)
-    shift = shifts.require_open(db, actor, data.terminal_id)
+    shift = _open_shift(db, actor, store.id, data.terminal_id)
     if data.replaces_id is not None:
         original = queries.get_row(db, actor, data.replaces_id)
         if not queries.is_voided(db, actor, original.id):
@@ -200,6 +212,9 @@ def _write_sale(db: Session, actor: Actor, data: SaleIn, charged: dict[int, paym
     points_earned = 0
     if data.member_id is not None:
         points_earned = _member_purchase(db, actor, data, sale_id, store.id, r.total_fen, lines, drafts)
+    # The payment records (which give the sale's payment rows their ids) are written before the receipt
+    # number is taken: the store's chain head stays locked from there to COMMIT, so that stretch is kept short.
+    _record_payments(db, actor, data, drafts, sale_id, store.id)
     sale = documents.write(
         db, actor, store, kind="sale", shift_id=shift.id, terminal_id=data.terminal_id, lines=lines,
         payments=[d for d in drafts if d.amount > 0], subtotal=r.subtotal_fen, discount_total=r.discount_total_fen,
@@ -210,10 +225,9 @@ def _write_sale(db: Session, actor: Actor, data: SaleIn, charged: dict[int, paym
                                      for o in r.order_discounts],
                  "coupons": [c.code for c in r.coupons if c.usable]},
         note=data.note, client_ref=data.client_ref, sale_id=sale_id, points_earned=points_earned,
-        points_redeemed=points_redeemed, before_hash=lambda: _record_payments(db, actor, data, drafts, sale_id,
-                                                                              store.id))
+        points_redeemed=points_redeemed)
     inventory.apply_movements(db, actor, store.id, [(ln.product_id, -ln.qty, ln.unit_cost) for ln in lines],
-                              "sale", "sale", sale.id, note=sale.receipt_no)
+                              "sale", "sale", sale.id, note=sale.receipt_no, products=_stock_products(priced))
     used = [c.code for c in r.coupons if c.usable]
     if used:
         pricing.redeem_coupons(db, actor, used, sale.id)
@@ -224,6 +238,30 @@ def _write_sale(db: Session, actor: Actor, data: SaleIn, charged: dict[int, paym
                  store_id=store.id)
     hooks.in_transaction("sale", db, actor, sale)
     return sale
+
+
+def _open_shift(db: Session, actor: Actor, store_id: uuid.UUID, terminal_id: uuid.UUID):
+    """The terminal's open shift, which also proves the terminal belongs to the store (a shift is opened
+    at a terminal of its store). The terminals are only listed to tell the two refusals apart."""
+    shift = shifts.open_shift_ref(db, actor, terminal_id)
+    if shift is None or shift.store_id != store_id:
+        if not any(t.id == terminal_id for t in tenancy.list_terminals(db, actor, store_id)):
+            raise NotFound(N_("Terminal not found."))
+        return shifts.require_open(db, actor, terminal_id)
+    return shift
+
+
+def _stock_products(priced: pricing.Priced) -> dict[uuid.UUID, inventory.ProductInfo] | None:
+    """The products inventory needs for the stock movements, from what pricing already read (None when a
+    gift line brings in a product pricing did not read: inventory then reads them itself)."""
+    if priced.result.gifts:
+        return None
+    return {ln.facts.id: inventory.ProductInfo(id=ln.facts.id, sku=ln.facts.sku, name=ln.facts.name, barcodes=(),
+                                               category_id=ln.facts.category_id, unit=ln.facts.unit,
+                                               cost=ln.facts.cost, price=ln.facts.price,
+                                               low_stock_threshold=ln.facts.low_stock_threshold,
+                                               status=ln.facts.status)
+            for ln in priced.lines}
 
 
 def _line_drafts(priced: pricing.Priced) -> list[LineDraft]:
@@ -276,7 +314,7 @@ def _member_payments(db: Session, actor: Actor, data: SaleIn, drafts: list[Payme
 def _record_payments(db: Session, actor: Actor, data: SaleIn, drafts: list[PaymentDraft], sale_id: uuid.UUID,
                      store_id: uuid.UUID) -> None:
     """Bind wallet charges to the sale and record the other tenders in the payments ledger; sets each
-    draft's payment_id before the sale's hash is taken."""
+    draft's payment_id before the sale (and its hash) is written."""
     for d in drafts:
         if d.amount <= 0:
             continue

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from cloudpos import clock
@@ -17,7 +18,7 @@ from cloudpos.audit import chains
 from cloudpos.audit.domain import link_hash
 from cloudpos.context import Actor
 from cloudpos.ids import uuid7
-from cloudpos.sales import chain, domain
+from cloudpos.sales import chain, domain, queries
 from cloudpos.sales.models import Sale, SaleLine, SalePayment
 from cloudpos.tenancy.models import Store
 
@@ -52,6 +53,14 @@ class PaymentDraft:
     member_pin: str | None = None  # used to pay, never stored
 
 
+_SALES, _LINES, _PAYMENTS = Sale.__table__, SaleLine.__table__, SalePayment.__table__
+_INSERT_LINES, _INSERT_PAYMENTS = insert(_LINES), insert(_PAYMENTS)
+
+
+def _row(obj: Any, table: Any) -> dict[str, Any]:
+    return {c.key: getattr(obj, c.key) for c in table.columns}
+
+
 def write(db: Session, actor: Actor, store: Store, *, kind: str, shift_id: uuid.UUID | None,
           terminal_id: uuid.UUID | None, lines: list[LineDraft], payments: list[PaymentDraft], subtotal: int,
           discount_total: int, total: int, cash_rounding: int, paid: int, change: int,
@@ -61,16 +70,21 @@ def write(db: Session, actor: Actor, store: Store, *, kind: str, shift_id: uuid.
           sale_id: uuid.UUID | None = None, points_earned: int = 0, points_redeemed: int = 0,
           before_hash: Callable[[], None] | None = None) -> Sale:
     """Insert the document complete, once (the tables are append-only). `before_hash` runs after the
-    receipt number is taken and before the payment rows are built (it may fill in payment ids)."""
+    receipt number is taken and before the payment rows are built (it may fill in payment ids).
+
+    The store's chain head is locked from the receipt number to COMMIT, so the rows go in as plain Core
+    inserts (every column given), the sale row and the head's new hash in one statement on PostgreSQL. The
+    returned Sale and its rows are not in the session's identity map; `queries` serves the rows to the
+    rest of the transaction (receipt, response)."""
     now = clock.now()
     name = chain.chain_name(store.id)
     seq, prev = chains.advance(db, actor.tenant_id, name)
+    day = domain.business_day(now, store.timezone)
     sale = Sale(tenant_id=actor.tenant_id, id=sale_id or uuid7(), kind=kind, original_id=original_id,
                 replaces_id=replaces_id, store_id=store.id, terminal_id=terminal_id, shift_id=shift_id,
                 cashier_id=actor.employee_id, cashier_name=actor.display_name, salesperson_id=salesperson_id,
-                member_id=member_id, receipt_seq=seq,
-                receipt_no=domain.receipt_no(store.code, domain.business_day(now, store.timezone), seq),
-                business_day=domain.business_day(now, store.timezone), subtotal=subtotal,
+                member_id=member_id, receipt_seq=seq, receipt_no=domain.receipt_no(store.code, day, seq),
+                business_day=day, currency="CNY", subtotal=subtotal,
                 discount_total=discount_total, total=total, cash_rounding=cash_rounding, paid=paid, change=change,
                 pricing=pricing or {}, note=note, client_ref=client_ref, created_at=now, prev_hash=prev, hash="",
                 points_earned=points_earned, points_redeemed=points_redeemed)
@@ -86,10 +100,12 @@ def write(db: Session, actor: Actor, store: Store, *, kind: str, shift_id: uuid.
                         card_brand=p.card_brand, card_last4=p.card_last4, approval_code=p.approval_code)
             for i, p in enumerate(payments)]
     sale.hash = link_hash(prev, chain.payload(sale, rows, pays))
-    db.add(sale)
-    db.flush()
-    db.add_all(rows)
-    db.add_all(pays)
-    db.flush()
-    chains.commit_link(db, actor.tenant_id, name, seq, sale.hash)
+    db.flush()  # whatever before_hash added, before the rows that may refer to it
+    chains.append(db, _SALES, _row(sale, _SALES), actor.tenant_id, name, seq, sale.hash)
+    conn = db.connection()
+    if rows:
+        conn.execute(_INSERT_LINES, [_row(r, _LINES) for r in rows])
+    if pays:
+        conn.execute(_INSERT_PAYMENTS, [_row(p, _PAYMENTS) for p in pays])
+    queries.remember_written(db, sale.id, rows, pays)
     return sale

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, event, exists, func, select
 from sqlalchemy.orm import Session
 
 from cloudpos.context import Actor
@@ -15,6 +15,23 @@ from cloudpos.i18n import N_, current_locale
 from cloudpos.money import milli_to_str
 from cloudpos.sales.models import Sale, SaleLine, SalePayment
 from cloudpos.sales.schemas import SaleLineOut, SaleOut, SalePaymentOut
+
+_WRITTEN = "sales.written"  # Session.info: {document id: (lines, payments)} written by this session
+
+
+def remember_written(db: Session, sale_id: uuid.UUID, lines: list[SaleLine], payments: list[SalePayment]) -> None:
+    """The rows of a document this session just inserted: lines and payments are append-only (never
+    updated), so later reads in the session (receipt, response) are served from memory."""
+    db.info.setdefault(_WRITTEN, {})[sale_id] = (lines, payments)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_written(session: Session, _previous: object) -> None:
+    session.info.pop(_WRITTEN, None)  # a rolled-back document was never written
+
+
+def _written(db: Session, sale_id: uuid.UUID) -> tuple[list[SaleLine], list[SalePayment]] | None:
+    return db.info.get(_WRITTEN, {}).get(sale_id)
 
 
 def get_row(db: Session, actor: Actor, sale_id: uuid.UUID) -> Sale:
@@ -37,11 +54,17 @@ def is_voided(db: Session, actor: Actor, sale_id: uuid.UUID) -> bool:
 
 
 def lines_of(db: Session, tenant_id: uuid.UUID, sale_id: uuid.UUID) -> list[SaleLine]:
+    written = _written(db, sale_id)
+    if written is not None and all(ln.tenant_id == tenant_id for ln in written[0]):
+        return list(written[0])
     return list(db.scalars(select(SaleLine).where(SaleLine.tenant_id == tenant_id, SaleLine.sale_id == sale_id)
                            .order_by(SaleLine.line_no)).all())
 
 
 def payments_of(db: Session, tenant_id: uuid.UUID, sale_id: uuid.UUID) -> list[SalePayment]:
+    written = _written(db, sale_id)
+    if written is not None and all(p.tenant_id == tenant_id for p in written[1]):
+        return list(written[1])
     return list(db.scalars(select(SalePayment).where(SalePayment.tenant_id == tenant_id,
                                                      SalePayment.sale_id == sale_id).order_by(SalePayment.seq)).all())
 
@@ -56,10 +79,12 @@ def refunded_by_line(db: Session, tenant_id: uuid.UUID, sale_id: uuid.UUID) -> d
     return {no: (-int(q), -int(a)) for no, q, a in rows if no is not None}  # PG sums are numeric
 
 
-def sale_out(db: Session, actor: Actor, s: Sale) -> SaleOut:
+def sale_out(db: Session, actor: Actor, s: Sale, *, new: bool = False) -> SaleOut:
+    """`new`: the document was written in the current transaction, so nothing can have refunded or
+    voided it yet (saves both look-ups)."""
     lines = lines_of(db, actor.tenant_id, s.id)
     pays = payments_of(db, actor.tenant_id, s.id)
-    refunded = refunded_by_line(db, actor.tenant_id, s.id) if s.kind == "sale" else {}
+    refunded = refunded_by_line(db, actor.tenant_id, s.id) if s.kind == "sale" and not new else {}
     lang = "zh" if current_locale.get() == "zh_CN" else "en"
     return SaleOut(
         id=s.id, kind=s.kind, receipt_no=s.receipt_no, store_id=s.store_id, terminal_id=s.terminal_id,
@@ -78,7 +103,7 @@ def sale_out(db: Session, actor: Actor, s: Sale) -> SaleOut:
         paid=s.paid, change=s.change, points_earned=s.points_earned, points_redeemed=s.points_redeemed,
         explanation=[{"text": m.get(lang, "")} for m in (s.pricing or {}).get("explanation", [])],
         created_at=s.created_at, refunded_total=sum(a for _, a in refunded.values()),
-        voided=is_voided(db, actor, s.id) if s.kind == "sale" else False,
+        voided=is_voided(db, actor, s.id) if s.kind == "sale" and not new else False,
     )
 
 

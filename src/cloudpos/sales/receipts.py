@@ -71,8 +71,8 @@ def _auto_print(kind: str, db: Session, actor: Actor, sale: Any) -> None:
     """Queue the receipt in the sale's transaction; the drawer opens when cash completed a sale."""
     has_cash = any(p.method == "cash" for p in queries.payments_of(db, actor.tenant_id, sale.id))
     printing.enqueue(db, actor, None, kind if kind in ("sale", "refund", "void") else "sale",
-                     receipt_data(db, actor, sale), open_drawer=kind == "sale" and has_cash, store_id=sale.store_id,
-                     terminal_id=sale.terminal_id, document_ref=sale.receipt_no, auto=True)
+                     lambda: receipt_data(db, actor, sale), open_drawer=kind == "sale" and has_cash,
+                     store_id=sale.store_id, terminal_id=sale.terminal_id, document_ref=sale.receipt_no, auto=True)
 
 
 def _source(db: Session, tenant_id: uuid.UUID, doc_id: str) -> ReceiptData | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from cloudpos import clock
@@ -30,6 +30,18 @@ def to_out(s: Shift) -> ShiftOut:
 def open_shift_for(db: Session, actor: Actor, terminal_id: uuid.UUID) -> Shift | None:
     return db.scalar(select(Shift).where(Shift.tenant_id == actor.tenant_id, Shift.terminal_id == terminal_id,
                                          Shift.status == "open"))
+
+
+_SHIFTS = Shift.__table__
+_OPEN_AT = select(_SHIFTS.c.id, _SHIFTS.c.store_id).where(
+    _SHIFTS.c.tenant_id == bindparam("s_tenant"), _SHIFTS.c.terminal_id == bindparam("s_terminal"),
+    _SHIFTS.c.status == "open")
+
+
+def open_shift_ref(db: Session, actor: Actor, terminal_id: uuid.UUID):
+    """(id, store_id) of the terminal's open shift, or None: what every sale checks, as one prebuilt query."""
+    db.flush()
+    return db.connection().execute(_OPEN_AT, {"s_tenant": actor.tenant_id, "s_terminal": terminal_id}).first()
 
 
 def get(db: Session, actor: Actor, shift_id: uuid.UUID) -> Shift:

@@ -6,7 +6,7 @@ import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from cloudpos.audit import chains
@@ -189,9 +189,15 @@ def terminal_out(t: Terminal) -> TerminalOut:
     return TerminalOut(id=t.id, store_id=t.store_id, code=t.code, name=t.name, active=t.active)
 
 
-def terminal(db: Session, actor: Actor, terminal_id: uuid.UUID) -> Terminal | None:
-    """One terminal of the merchant in a store the employee sees (None otherwise): a primary-key look-up."""
-    t = db.get(Terminal, (actor.tenant_id, terminal_id))
+_TERMINALS = Terminal.__table__
+_TERMINAL = select(_TERMINALS.c.id, _TERMINALS.c.store_id, _TERMINALS.c.name, _TERMINALS.c.active).where(
+    _TERMINALS.c.tenant_id == bindparam("t_tenant"), _TERMINALS.c.id == bindparam("t_id"))
+
+
+def terminal(db: Session, actor: Actor, terminal_id: uuid.UUID) -> Any:
+    """(id, store_id, name, active) of one terminal of the merchant in a store the employee sees, or None:
+    one prebuilt primary-key query (every payment at a till checks its terminal)."""
+    t = db.connection().execute(_TERMINAL, {"t_tenant": actor.tenant_id, "t_id": terminal_id}).first()
     return t if t is not None and actor.sees_store(t.store_id) else None
 
 
