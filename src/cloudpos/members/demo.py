@@ -14,7 +14,17 @@ from sqlalchemy.orm import Session
 
 from cloudpos import clock
 from cloudpos.context import Actor
-from cloudpos.members import campaigns, domain, points, program, registration, segments, stored_value, tiers
+from cloudpos.members import (
+    campaigns,
+    domain,
+    points,
+    program,
+    registration,
+    segments,
+    stats,
+    stored_value,
+    tiers,
+)
 from cloudpos.members.models import Member
 from cloudpos.members.schemas import (
     CampaignIn,
@@ -91,6 +101,9 @@ def seed(db: Session, actor: Actor, store_ids: list[uuid.UUID], count: int = 60,
             at = now - timedelta(days=rng.randrange(0, 200), hours=rng.randrange(0, 12))
             points.record_purchase(db, actor, mid, uuid.uuid4(), paid, {cats[0]: split, cats[1]: paid - split},
                                    store_id=store_ids[v % len(store_ids)] if store_ids else None, occurred_at=at)
+            # made-up past purchases have no sales document: give the rollup the visit a sale would
+            # (`cloudpos members rebuild-stats` recomputes from real sales only)
+            stats.record_visit(db, actor.tenant_id, mid, paid, at)
             db.commit()
         if i % 5 == 1:
             stored_value.top_up(db, actor, mid, rng.choice([20_000, 50_000, 100_000]), rng.choice(["wechat", "alipay",

@@ -1,6 +1,6 @@
 """Scheduled member jobs, for every merchant (system actor): tier re-evaluation, points expiry, the birthday
-run and due campaigns. Each is a function (a scheduler such as huey calls it) and a `cloudpos members …`
-command."""
+run, due campaigns and the nightly repair of the member rollup from the sales. Each is a function (a scheduler
+such as huey calls it) and a `cloudpos members …` command."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloudpos.context import Actor, system_actor
-from cloudpos.members import campaigns, points, tiers
+from cloudpos.members import campaigns, points, stats, tiers
 from cloudpos.tenancy.models import Tenant
 
 
@@ -44,6 +44,10 @@ def expire_points(factory: sessionmaker[Session], merchant: str | None = None) -
 def birthday_run(factory: sessionmaker[Session], merchant: str | None = None) -> dict[str, Any]:
     return for_each_tenant(factory, lambda db, a: campaigns.birthday_run(db, a).model_dump(), "job:birthday-run",
                            merchant)
+
+
+def rebuild_stats(factory: sessionmaker[Session], merchant: str | None = None) -> dict[str, Any]:
+    return for_each_tenant(factory, stats.rebuild, "job:rebuild-stats", merchant)
 
 
 def run_due_campaigns(factory: sessionmaker[Session], merchant: str | None = None) -> dict[str, Any]:
@@ -97,3 +101,9 @@ def birthday_run_cmd(merchant: str = MERCHANT) -> None:
 def run_campaigns_cmd(merchant: str = MERCHANT) -> None:
     """Run the scheduled campaigns whose time has come and retry failed sends."""
     _run(run_due_campaigns, merchant, "campaigns run:")
+
+
+@members_app.command("rebuild-stats")
+def rebuild_stats_cmd(merchant: str = MERCHANT) -> None:
+    """Recompute every member's visits, spend and first/last visit from the sales (nightly repair)."""
+    _run(rebuild_stats, merchant, "")

@@ -2,8 +2,9 @@
 
 Ledgers (points, stored value) are append-only (database triggers refuse UPDATE/DELETE); the balances
 cached on the member row are changed by relative UPDATEs in the same transaction as the ledger row,
-so they always equal the ledger sums. Per-member rollups (visits, spend, last visit) live on the
-member row and per-day figures in `member_daily`, so analytics never scan sale lines.
+so they always equal the ledger sums. Per-member rollups (visits, spend, first/last visit, tier) live in
+the narrow `member_stats` table and per-day figures in `member_daily`, both kept in the sale's transaction
+(members.stats), so analytics never scan sale lines nor the wide member rows.
 """
 
 from __future__ import annotations
@@ -79,8 +80,6 @@ class Member(TenantMixin, Base):
         ForeignKeyConstraint(["tenant_id", "store_id"], ["stores.tenant_id", "stores.id"]),
         Index("ix_members_tenant_id_name", "tenant_id", "name"),
         Index("ix_members_tenant_id_created_at", "tenant_id", "created_at"),
-        Index("ix_members_tenant_id_last_visit_at", "tenant_id", "last_visit_at"),
-        Index("ix_members_tenant_id_total_spend_fen", "tenant_id", "total_spend_fen"),
         Index("ix_members_tenant_id_tier_id", "tenant_id", "tier_id"),
         Index("ix_members_tenant_id_birth_month_birth_day", "tenant_id", "birth_month", "birth_day"),
     )
@@ -102,10 +101,6 @@ class Member(TenantMixin, Base):
     stored_value_balance: Mapped[int] = mapped_column(BigInteger, default=0)
     sv_principal_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     sv_bonus_fen: Mapped[int] = mapped_column(BigInteger, default=0)
-    visit_count: Mapped[int] = mapped_column(Integer, default=0)
-    total_spend_fen: Mapped[int] = mapped_column(BigInteger, default=0)
-    first_visit_at: Mapped[datetime | None] = mapped_column(default=None)
-    last_visit_at: Mapped[datetime | None] = mapped_column(default=None)
     pin_hash: Mapped[str | None] = mapped_column(String(200), default=None)
     pin_failed: Mapped[int] = mapped_column(Integer, default=0)
     pin_locked_until: Mapped[datetime | None] = mapped_column(default=None)
@@ -268,6 +263,34 @@ class SmsOutbox(TenantMixin, Base):
     member_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), default=None)
     status: Mapped[str] = mapped_column(String(12), default="queued")
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+class MemberStats(Base):
+    """Per-member rollup for analytics and segments: one narrow row per active member (created at registration,
+    removed on erase), changed by relative UPDATEs in the transaction of each sale, refund and void
+    (members.stats.on_sales_document); `cloudpos members rebuild-stats` recomputes it from the sales.
+
+    visits = sales − voids; spend_fen = Σ document totals (refunds and voids are negative);
+    first/last_visit_at = the first/last sale's time (a void keeps the visit's date). `tier_id` mirrors the
+    member's tier so spend-by-tier reads this table only. The indexes make every member report one
+    index-only range scan: (last_visit_at, visits, spend_fen) for activity, repeat rate and RFM;
+    (spend_fen) for top members and spend segments; (tier_id, spend_fen) for spend by tier."""
+
+    __tablename__ = "member_stats"
+    __table_args__ = (
+        _member_fk(),
+        Index("ix_member_stats_tenant_id_last_visit_at", "tenant_id", "last_visit_at", "visits", "spend_fen"),
+        Index("ix_member_stats_tenant_id_spend_fen", "tenant_id", "spend_fen"),
+        Index("ix_member_stats_tenant_id_tier_id", "tenant_id", "tier_id", "spend_fen"),
+    )
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
+    member_id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True)
+    tier_id: Mapped[uuid.UUID | None] = mapped_column(Uuid(), default=None)
+    visits: Mapped[int] = mapped_column(Integer, default=0)
+    spend_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_visit_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_visit_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class MemberDaily(Base):

@@ -9,8 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from cloudpos import clock
@@ -19,12 +17,11 @@ from cloudpos.context import Actor
 from cloudpos.db import use_case
 from cloudpos.errors import Conflict, FieldError, Invalid, NotFound
 from cloudpos.i18n import N_
-from cloudpos.members import coupons, domain, program, tiers
+from cloudpos.members import coupons, domain, program, stats, tiers
 from cloudpos.members.models import (
     Campaign,
     CampaignSend,
     Member,
-    MemberDaily,
     MemberSale,
     MemberTier,
     PointsCatalogItem,
@@ -150,21 +147,6 @@ def _boosts(db: Session, actor: Actor, member_id: uuid.UUID, at: datetime) -> li
     return out
 
 
-def _daily(db: Session, tenant_id: uuid.UUID, day: Any, **inc: int) -> None:
-    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(MemberDaily).values(tenant_id=tenant_id, day=day, **{k: inc.get(k, 0) for k in
-                                                                      ("new_members", "active_members", "visits",
-                                                                       "spend_fen")})
-    stmt = stmt.on_conflict_do_update(index_elements=["tenant_id", "day"], set_={
-        k: getattr(MemberDaily, k) + getattr(stmt.excluded, k) for k in inc})
-    db.execute(stmt)
-
-
-def daily(db: Session, tenant_id: uuid.UUID, day: Any, **inc: int) -> None:
-    """Add to the tenant's daily member figures (upsert, safe under concurrency)."""
-    _daily(db, tenant_id, day, **inc)
-
-
 def record_purchase(db: Session, actor: Actor, member_id: uuid.UUID, sale_id: uuid.UUID, paid_fen: int,
                     eligible_fen_by_category: Mapping[str, int], *, points_paid_fen: int = 0,
                     stored_value_paid_fen: int = 0, store_id: uuid.UUID | None = None,
@@ -174,8 +156,9 @@ def record_purchase(db: Session, actor: Actor, member_id: uuid.UUID, sale_id: uu
     `paid_fen`: what the customer pays for the sale after every discount (incl. points money-off);
     `eligible_fen_by_category`: that amount per category id (str), so excluded categories earn nothing;
     `points_paid_fen` / `stored_value_paid_fen`: the parts paid with points / stored value (they earn nothing).
-    Adds a visit and the spend to the rollups, earns points, re-evaluates the tier (upgrade only),
-    issues the every-N-visits coupon. Idempotent per sale_id."""
+    Earns points, re-evaluates the tier (upgrade only) and issues the every-N-visits coupon, counting this
+    sale in the member's figures (the visit and spend themselves reach `member_stats` from the sales
+    document, in the same transaction: members.stats.on_sales_document). Idempotent per sale_id."""
     actor.require("sale.create")
     if paid_fen < 0:
         raise Invalid(errors=[FieldError("paid_fen", N_("Must be at least %(ge)s."), {"ge": 0}, "negative")])
@@ -204,22 +187,16 @@ def record_purchase(db: Session, actor: Actor, member_id: uuid.UUID, sale_id: uu
     sale.store_id, sale.paid_fen, sale.eligible_fen, sale.multiplier_bp = store_id, paid_fen, base, multiplier
     sale.by_category = {str(k): int(v) for k, v in list(eligible_fen_by_category.items())[:200]}
     sale.points_earned, sale.occurred_at = earned, at
-    first_today = m.last_visit_at is None or program.today(m.last_visit_at) != day
-    program.bump(db, actor.tenant_id, m.id, visit_count=1, total_spend_fen=paid_fen)
-    m = program.get_member(db, actor, member_id)
-    m.last_visit_at = max(at, m.last_visit_at) if m.last_visit_at else at
-    if m.first_visit_at is None or at < m.first_visit_at:
-        m.first_visit_at = at
-    _daily(db, actor.tenant_id, day, visits=1, spend_fen=paid_fen, active_members=1 if first_today else 0)
     balance = m.points_balance
     if earned > 0:
         balance = append(db, actor, m.id, "earn", earned, sale_id=sale_id, at=at,
                          reason=f"multiplier {multiplier} bp" if multiplier != 10_000 else "").balance_after
-    changed = tiers.evaluate_member(db, actor, m, allow_downgrade=False)
+    this_sale = domain.Stats(spend_fen=paid_fen, visits=1)
+    changed = tiers.evaluate_member(db, actor, m, allow_downgrade=False, pending=this_sale)
     issued = []
-    if s.visit_coupon_every and s.visit_coupon_template_id and m.visit_count % s.visit_coupon_every == 0:
-        issued.append(coupons.issue_coupon(db, actor, m.id, s.visit_coupon_template_id,
-                                           f"visits:{m.visit_count}").code)
+    visits = stats.totals(db, actor.tenant_id, [m.id]).get(m.id, domain.Stats()).visits + 1
+    if s.visit_coupon_every and s.visit_coupon_template_id and visits % s.visit_coupon_every == 0:
+        issued.append(coupons.issue_coupon(db, actor, m.id, s.visit_coupon_template_id, f"visits:{visits}").code)
     audit.record(db, actor, "member.purchase", target_type="member", target_id=m.id, target_label=m.card_no,
                  store_id=store_id, details={"sale_id": str(sale_id), "paid_fen": paid_fen, "points": earned,
                                              "multiplier_bp": multiplier})
@@ -233,7 +210,8 @@ def reverse_for_refund(db: Session, actor: Actor, member_id: uuid.UUID, sale_id:
                        refund_id: uuid.UUID | None = None) -> RefundOut:
     """Checkout's refund calls this INSIDE its transaction: takes back the points earned on the refunded lines
     (in proportion to the refunded eligible amount; cumulative, so a full refund takes back exactly all) and
-    returns redeemed points in proportion to the refunded paid amount. Spend rollups go down too."""
+    returns redeemed points in proportion to the refunded paid amount. (The spend rollup goes down from the
+    refund document itself: members.stats.on_sales_document.)"""
     actor.require("sale.refund")
     m = program.get_member(db, actor, member_id, lock=True)
     sale = db.scalar(select(MemberSale).where(MemberSale.tenant_id == actor.tenant_id, MemberSale.sale_id == sale_id,
@@ -260,13 +238,9 @@ def reverse_for_refund(db: Session, actor: Actor, member_id: uuid.UUID, sale_id:
     if give_back > 0:
         balance = append(db, actor, m.id, "refund_return", give_back, sale_id=sale_id,
                          reason=str(refund_id or "")).balance_after
-    spend_back = cum_paid - sale.refunded_fen
     sale.points_reversed += max(0, reverse)
     sale.points_returned += max(0, give_back)
     sale.refunded_fen, sale.refunded_eligible_fen = cum_paid, cum_eligible
-    if spend_back > 0:
-        program.bump(db, actor.tenant_id, m.id, total_spend_fen=-spend_back)
-        _daily(db, actor.tenant_id, program.today(), spend_fen=-spend_back)
     audit.record(db, actor, "member.refund", target_type="member", target_id=m.id, target_label=m.card_no,
                  details={"sale_id": str(sale_id), "refund_id": str(refund_id or ""), "refunded_fen": refunded_paid_fen,
                           "points_reversed": max(0, reverse), "points_returned": max(0, give_back)})

@@ -18,7 +18,7 @@ from cloudpos.db import use_case
 from cloudpos.errors import Conflict, NotFound
 from cloudpos.i18n import N_
 from cloudpos.members import domain
-from cloudpos.members.models import Member, MemberProgram, MemberTier
+from cloudpos.members.models import Member, MemberProgram, MemberStats, MemberTier
 from cloudpos.members.schemas import MemberDetail, MemberOut, ProgramPatch, ProgramSettings, TierRef
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -94,12 +94,15 @@ def member_out(m: Member, tiers: dict[uuid.UUID, MemberTier], pii: bool) -> Memb
         birthday=m.birthday if pii else None, created_at=m.created_at)
 
 
-def member_detail(m: Member, tiers: dict[uuid.UUID, MemberTier], pii: bool) -> MemberDetail:
+def member_detail(m: Member, tiers: dict[uuid.UUID, MemberTier], pii: bool,
+                  stats: MemberStats | None = None) -> MemberDetail:
+    """The profile; visits, spend and first/last visit come from the member's rollup row (`stats.of`)."""
     base = member_out(m, tiers, pii).model_dump()
     return MemberDetail(
         **base, email=(m.email or "") if pii else domain.mask_email(m.email), gender=m.gender, status=m.status,
-        channel=m.channel, visit_count=m.visit_count, total_spend_fen=m.total_spend_fen,
-        first_visit_at=m.first_visit_at, last_visit_at=m.last_visit_at, sv_principal_fen=m.sv_principal_fen,
+        channel=m.channel, visit_count=stats.visits if stats else 0, total_spend_fen=stats.spend_fen if stats else 0,
+        first_visit_at=stats.first_visit_at if stats else None, last_visit_at=stats.last_visit_at if stats else None,
+        sv_principal_fen=m.sv_principal_fen,
         sv_bonus_fen=m.sv_bonus_fen, has_pin=m.pin_hash is not None, privacy_consent_at=m.privacy_consent_at,
         marketing_consent_at=m.marketing_consent_at, tier_locked=m.tier_locked, pii_visible=pii)
 

@@ -23,8 +23,8 @@ from cloudpos.context import Actor, system_actor
 from cloudpos.db import use_case
 from cloudpos.errors import Conflict, FieldError, Invalid, NotFound, Problem, Unauthorized
 from cloudpos.i18n import N_
-from cloudpos.members import coupons, domain, program, tiers
-from cloudpos.members.models import Member, PointsEntry, StoredValueEntry
+from cloudpos.members import coupons, domain, program, stats, tiers
+from cloudpos.members.models import Member, MemberStats, PointsEntry, StoredValueEntry
 from cloudpos.members.schemas import JoinIn, MemberDetail, MemberIn, MemberOut, MemberPatch
 from cloudpos.tenancy.models import Store, Tenant
 
@@ -68,6 +68,10 @@ def _email(raw: str | None) -> str | None:
     return raw.lower()
 
 
+def _detail(db: Session, actor: Actor, m: Member, pii: bool) -> MemberDetail:
+    return program.member_detail(m, program.tiers_by_id(db, actor.tenant_id), pii, stats.of(db, actor.tenant_id, m.id))
+
+
 def _exists(db: Session, tenant_id: uuid.UUID, phone: str) -> bool:
     return db.scalar(select(Member.id).where(Member.tenant_id == tenant_id, Member.phone == phone)) is not None
 
@@ -95,9 +99,8 @@ def _new_member(db: Session, actor: Actor, *, phone: str, name: str, email: str 
     except IntegrityError:
         raise Conflict(N_("This phone number is already registered as a member."), code="member_exists",
                        errors=[FieldError("phone", N_("Already a member."), {}, "duplicate")]) from None
-    from cloudpos.members import points
-
-    points.daily(db, actor.tenant_id, program.today(now), new_members=1)
+    stats.create(db, actor.tenant_id, m.id, m.tier_id)
+    stats.daily(db, actor.tenant_id, program.today(now), new_members=1)
     audit.record(db, actor, "member.create", target_type="member", target_id=m.id, target_label=m.card_no,
                  store_id=store_id, after={"card_no": m.card_no, "phone": domain.mask_phone(phone), "channel": channel,
                                            "marketing_consent": marketing})
@@ -126,7 +129,7 @@ def register(db: Session, actor: Actor, data: MemberIn) -> MemberDetail:
     m = _new_member(db, actor, phone=phone, name=data.name, email=email, birthday=data.birthday, gender=data.gender,
                     pin=data.pin or None, marketing=data.marketing_consent, channel="till", store_id=data.store_id)
     pii = actor.can("member.pii.view")
-    return program.member_detail(m, program.tiers_by_id(db, actor.tenant_id), pii)
+    return _detail(db, actor, m, pii)
 
 
 @use_case
@@ -180,10 +183,14 @@ def _search(actor: Actor, phone: str = "", card_no: str = "", q: str = "", tier_
     if tier_id:
         stmt = stmt.where(Member.tier_id == tier_id)
     if active_days:
-        stmt = stmt.where(Member.last_visit_at >= clock.now() - timedelta(days=active_days))
+        stmt = stmt.where(Member.id.in_(select(MemberStats.member_id).where(
+            MemberStats.tenant_id == actor.tenant_id,
+            MemberStats.last_visit_at >= clock.now() - timedelta(days=active_days))))
     if dormant_days:
-        stmt = stmt.where(or_(Member.last_visit_at.is_(None),
-                              Member.last_visit_at < clock.now() - timedelta(days=dormant_days)))
+        stmt = stmt.where(Member.id.in_(select(MemberStats.member_id).where(
+            MemberStats.tenant_id == actor.tenant_id,
+            or_(MemberStats.last_visit_at.is_(None),
+                MemberStats.last_visit_at < clock.now() - timedelta(days=dormant_days)))))
     return stmt
 
 
@@ -212,14 +219,14 @@ def view(db: Session, actor: Actor, member_id: uuid.UUID, reveal: bool | None = 
     pii = actor.can("member.pii.view") and reveal is not False
     if pii:
         program.audit_pii_view(db, actor, [m], "detail")
-    return program.member_detail(m, program.tiers_by_id(db, actor.tenant_id), pii)
+    return _detail(db, actor, m, pii)
 
 
 def masked(db: Session, actor: Actor, member_id: uuid.UUID) -> MemberDetail:
     """The masked profile (no audit needed): what the back-office page shows until "show" is pressed."""
     actor.require("member.view")
     m = program.get_member(db, actor, member_id)
-    return program.member_detail(m, program.tiers_by_id(db, actor.tenant_id), False)
+    return _detail(db, actor, m, False)
 
 
 def _snapshot(m: Member) -> dict[str, Any]:
@@ -266,18 +273,18 @@ def update(db: Session, actor: Actor, member_id: uuid.UUID, data: MemberPatch) -
         if data.tier_id not in program.tiers_by_id(db, actor.tenant_id):
             raise Invalid(errors=[FieldError("tier_id", N_("Unknown tier."), {}, "unknown")])
         m.tier_id, m.tier_locked = data.tier_id, True
+        stats.set_tier(db, actor.tenant_id, m.id, m.tier_id)
     if data.tier_locked is not None:
         m.tier_locked = data.tier_locked
     m.updated_at = clock.now()
     b, a = audit.diff(before, _snapshot(m))
     audit.record(db, actor, "member.update", target_type="member", target_id=m.id, target_label=m.card_no,
                  before=b, after=a)
-    return program.member_detail(m, program.tiers_by_id(db, actor.tenant_id), actor.can("member.pii.view"))
+    return _detail(db, actor, m, actor.can("member.pii.view"))
 
 
 def _export_data(db: Session, actor: Actor, m: Member) -> dict[str, Any]:
-    tiers_map = program.tiers_by_id(db, actor.tenant_id)
-    profile = program.member_detail(m, tiers_map, True).model_dump(mode="json")
+    profile = _detail(db, actor, m, True).model_dump(mode="json")
     pts = db.scalars(select(PointsEntry).where(PointsEntry.tenant_id == actor.tenant_id,
                                                PointsEntry.member_id == m.id).order_by(PointsEntry.occurred_at))
     sv = db.scalars(select(StoredValueEntry).where(StoredValueEntry.tenant_id == actor.tenant_id,
@@ -336,14 +343,15 @@ def erase(db: Session, actor: Actor, member_id: uuid.UUID) -> MemberDetail:
     actor.require("member.pii.view")
     m = program.get_member(db, actor, member_id)
     if m.status == "erased":
-        return program.member_detail(m, program.tiers_by_id(db, actor.tenant_id), False)
+        return _detail(db, actor, m, False)
     m.name, m.phone, m.email, m.birthday, m.birth_month, m.birth_day = program.ERASED_NAME, None, None, None, None, None
     m.gender, m.pin_hash, m.privacy_consent_at, m.marketing_consent_at, m.registered_ip = "", None, None, None, ""
     m.status, m.erased_at, m.updated_at = "erased", clock.now(), clock.now()
     coupons.void_all(db, actor, m.id, "member.erase")
+    stats.remove(db, actor.tenant_id, m.id)
     audit.record(db, actor, "member.erase", target_type="member", target_id=m.id, target_label=m.card_no,
                  after={"status": "erased"})
-    return program.member_detail(m, program.tiers_by_id(db, actor.tenant_id), False)
+    return _detail(db, actor, m, False)
 
 
 # --- tokens: the store poster, the member's session and the member QR ------------------------------

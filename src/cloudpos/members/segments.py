@@ -1,5 +1,6 @@
 """Segments: saved member filters (tier, last visit, birthday month, spend, category bought, RFM class)
-with a live count. Filters compile to one WHERE clause over the member row's rollups (indexed by tenant)."""
+with a live count. Filters compile to one WHERE clause over the member row; filters on visits, spend and last
+visit become one indexed sub-select of the `member_stats` rollup."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from cloudpos.db import use_case
 from cloudpos.errors import Conflict, FieldError, Invalid, NotFound
 from cloudpos.i18n import N_
 from cloudpos.members import domain, program
-from cloudpos.members.models import Campaign, Member, Segment
+from cloudpos.members.models import Campaign, Member, MemberStats, Segment
 from cloudpos.members.schemas import SegmentFilters, SegmentIn, SegmentOut
 
 # The sales module registers: fn(db, tenant_id, category_ids) -> a SELECT of member ids who bought in them.
@@ -41,57 +42,80 @@ def rfm_thresholds(db: Session, tenant_id: uuid.UUID) -> domain.RfmThresholds:
 def rfm_conditions(t: domain.RfmThresholds) -> tuple[Any, Any, Any]:
     """SQL for the three RFM flags, mirroring domain.rfm_flags."""
     since = clock.now() - timedelta(days=t.recent_days)
-    return (Member.last_visit_at >= since, Member.visit_count >= t.frequent_visits,
-            Member.total_spend_fen >= t.monetary_fen)
+    return (MemberStats.last_visit_at >= since, MemberStats.visits >= t.frequent_visits,
+            MemberStats.spend_fen >= t.monetary_fen)
+
+
+def bought() -> Any:
+    return and_(MemberStats.visits > 0, MemberStats.last_visit_at.is_not(None))
 
 
 def rfm_class_condition(code: str, t: domain.RfmThresholds) -> Any:
     if code == "none":
-        return or_(Member.visit_count <= 0, Member.last_visit_at.is_(None))
+        return or_(MemberStats.visits <= 0, MemberStats.last_visit_at.is_(None))
     flags = next((f for f, c in domain._RFM_BY_FLAGS.items() if c == code), None)
     if flags is None:
         return false()
     conds = rfm_conditions(t)
-    return and_(Member.visit_count > 0, Member.last_visit_at.is_not(None),
-                *[(c if want else ~c) for c, want in zip(conds, flags, strict=True)])
+    return and_(bought(), *[(c if want else ~c) for c, want in zip(conds, flags, strict=True)])
 
 
-def where(db: Session, tenant_id: uuid.UUID, f: SegmentFilters) -> list[Any]:
+def _parts(db: Session, tenant_id: uuid.UUID, f: SegmentFilters) -> tuple[list[Any], list[Any]]:
+    """(conditions on the member row, conditions on its `member_stats` row); the tier filter is in neither."""
     now = clock.now()
-    conds: list[Any] = [Member.tenant_id == tenant_id, Member.status == "active"]
-    if f.tier_ids:
-        conds.append(Member.tier_id.in_(f.tier_ids))
+    person: list[Any] = []
+    rollup: list[Any] = []
     if f.last_visit_older_than_days is not None:
-        conds.append(or_(Member.last_visit_at.is_(None),
-                         Member.last_visit_at < now - timedelta(days=f.last_visit_older_than_days)))
+        rollup.append(or_(MemberStats.last_visit_at.is_(None),
+                          MemberStats.last_visit_at < now - timedelta(days=f.last_visit_older_than_days)))
     if f.last_visit_within_days is not None:
-        conds.append(Member.last_visit_at >= now - timedelta(days=f.last_visit_within_days))
+        rollup.append(MemberStats.last_visit_at >= now - timedelta(days=f.last_visit_within_days))
     if f.birthday_this_month:
-        conds.append(Member.birth_month == program.today().month)
+        person.append(Member.birth_month == program.today().month)
     if f.min_spend_fen is not None:
-        conds.append(Member.total_spend_fen >= f.min_spend_fen)
+        rollup.append(MemberStats.spend_fen >= f.min_spend_fen)
     if f.max_spend_fen is not None:
-        conds.append(Member.total_spend_fen <= f.max_spend_fen)
+        rollup.append(MemberStats.spend_fen <= f.max_spend_fen)
     if f.min_visits is not None:
-        conds.append(Member.visit_count >= f.min_visits)
+        rollup.append(MemberStats.visits >= f.min_visits)
     if f.marketing_consent is not None:
-        conds.append(Member.marketing_consent_at.is_not(None) if f.marketing_consent
-                     else Member.marketing_consent_at.is_(None))
+        person.append(Member.marketing_consent_at.is_not(None) if f.marketing_consent
+                      else Member.marketing_consent_at.is_(None))
     if f.rfm_classes:
         t = rfm_thresholds(db, tenant_id)
         unknown = [c for c in f.rfm_classes if c not in domain.RFM_CLASSES]
         if unknown:
             raise Invalid(errors=[FieldError("filters.rfm_classes", N_("Unknown RFM class: %(code)s"),
                                              {"code": unknown[0]}, "unknown")])
-        conds.append(or_(*[rfm_class_condition(c, t) for c in f.rfm_classes]))
+        rollup.append(or_(*[rfm_class_condition(c, t) for c in f.rfm_classes]))
     if f.bought_category_ids and _category_hook is not None:
-        conds.append(Member.id.in_(_category_hook(db, tenant_id, list(f.bought_category_ids))))
+        person.append(Member.id.in_(_category_hook(db, tenant_id, list(f.bought_category_ids))))
+    return person, rollup
+
+
+def where(db: Session, tenant_id: uuid.UUID, f: SegmentFilters) -> list[Any]:
+    """The segment as conditions on `members` (the rollup's as one indexed sub-select)."""
+    person, rollup = _parts(db, tenant_id, f)
+    conds: list[Any] = [Member.tenant_id == tenant_id, Member.status == "active", *person]
+    if f.tier_ids:
+        conds.append(Member.tier_id.in_(f.tier_ids))
+    if rollup:
+        conds.append(Member.id.in_(select(MemberStats.member_id).where(MemberStats.tenant_id == tenant_id, *rollup)))
     return conds
+
+
+def _count(db: Session, tenant_id: uuid.UUID, f: SegmentFilters) -> int:
+    person, rollup = _parts(db, tenant_id, f)
+    if rollup and not person:  # only figures (and tier): the rollup alone answers — one row per active member
+        tier = [MemberStats.tier_id.in_(f.tier_ids)] if f.tier_ids else []
+        return db.scalar(select(func.count()).select_from(MemberStats)
+                         .where(MemberStats.tenant_id == tenant_id, *rollup, *tier)) or 0
+    return db.scalar(select(func.count()).select_from(Member).where(*where(db, tenant_id, f))) or 0
 
 
 def count(db: Session, actor: Actor, f: SegmentFilters) -> int:
     actor.require("member.view")
-    return db.scalar(select(func.count()).select_from(Member).where(*where(db, actor.tenant_id, f))) or 0
+    return _count(db, actor.tenant_id, f)
 
 
 def member_ids(db: Session, tenant_id: uuid.UUID, f: SegmentFilters, batch: int = 500) -> Iterator[list[uuid.UUID]]:
@@ -108,7 +132,7 @@ def member_ids(db: Session, tenant_id: uuid.UUID, f: SegmentFilters, batch: int 
 
 def segment_out(db: Session, s: Segment) -> SegmentOut:
     f = SegmentFilters.model_validate(s.filters or {})
-    n = db.scalar(select(func.count()).select_from(Member).where(*where(db, s.tenant_id, f))) or 0
+    n = _count(db, s.tenant_id, f)
     return SegmentOut(id=s.id, name=s.name, filters=f, member_count=n, created_at=s.created_at)
 
 

@@ -12,6 +12,8 @@ Checkout, INSIDE its own transaction (these functions never commit):
                      refund_id=None) -> RefundOut
 Pricing: pricing_context(db, actor, member_id) -> PricingContext (tier discount bp, member prices, birthday).
 Sales hooks: segments.register_category_hook(fn), analytics.register_favorites_hook(fn).
+Every sales document that names a member (sale, refund, void) updates the member's rollup in its transaction:
+this module registers stats.on_sales_document with the sales module's in-transaction hooks (below).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from cloudpos.members import (
     program,
     registration,
     segments,
+    stats,
     stored_value,
     tiers,
 )
@@ -46,6 +49,9 @@ from cloudpos.members.stored_value import (
     top_up,
 )
 from cloudpos.members.tiers import PricingContext, pricing_context
+from cloudpos.sales import hooks as sales_hooks
+
+sales_hooks.on_document(stats.on_sales_document)
 
 # The checkout functions as one-transaction use cases (for the API, the till pages and tests).
 record_purchase_now = use_case(record_purchase)
@@ -75,6 +81,7 @@ expire_points = points.expire_points
 evaluate_tiers = tiers.evaluate_all
 run_campaign = campaigns.run
 birthday_run = campaigns.birthday_run
+rebuild_stats = stats.rebuild
 
 __all__ = [
     "PricingContext", "WrongPin", "adjust_points", "analytics", "birthday_run", "campaigns", "channels", "coupons",
@@ -82,7 +89,7 @@ __all__ = [
     "list_members", "note_pin_failure", "pay_with_stored_value", "pay_with_stored_value_checked",
     "points", "points_quote", "pricing_context", "program", "record_purchase", "record_purchase_now",
     "redeem_points", "redeem_points_now", "refund_stored_value", "refund_stored_value_now", "register",
-    "registration", "reverse_for_refund", "reverse_for_refund_now", "run_campaign", "segments", "settings",
-    "stored_value", "tiers", "top_up", "update", "update_settings", "verify_balances", "view",
+    "rebuild_stats", "registration", "reverse_for_refund", "reverse_for_refund_now", "run_campaign", "segments",
+    "settings", "stats", "stored_value", "tiers", "top_up", "update", "update_settings", "verify_balances", "view",
     "pay_with_stored_value_now",
 ]

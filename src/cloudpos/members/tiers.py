@@ -16,7 +16,7 @@ from cloudpos.context import Actor
 from cloudpos.db import use_case
 from cloudpos.errors import Conflict, FieldError, Invalid, NotFound
 from cloudpos.i18n import N_
-from cloudpos.members import coupons, domain, program
+from cloudpos.members import coupons, domain, program, stats
 from cloudpos.members.models import Member, MemberSale, MemberTier
 from cloudpos.members.schemas import TierIn, TierOut, TierPatch
 
@@ -162,11 +162,17 @@ def _window_stats(db: Session, tenant_id: uuid.UUID, member_ids: list[uuid.UUID]
     return {mid: domain.Stats(spend_fen=int(spend), visits=int(n)) for mid, n, spend in rows}
 
 
-def stats_for(db: Session, tenant_id: uuid.UUID, members: list[Member], tiers: list[MemberTier]
-              ) -> dict[uuid.UUID, dict[int, domain.Stats]]:
-    out: dict[uuid.UUID, dict[int, domain.Stats]] = {
-        m.id: {0: domain.Stats(spend_fen=m.total_spend_fen, visits=m.visit_count)} for m in members}
+def stats_for(db: Session, tenant_id: uuid.UUID, members: list[Member], tiers: list[MemberTier],
+              pending: domain.Stats | None = None) -> dict[uuid.UUID, dict[int, domain.Stats]]:
+    """All-time figures (key 0, from `member_stats`, plus `pending`: the sale being recorded, whose document
+    reaches the rollup later in the same transaction) and per tier period (from loyalty's own sale rows)."""
     ids = [m.id for m in members]
+    all_time = stats.totals(db, tenant_id, ids)
+    extra = pending or domain.Stats()
+    out: dict[uuid.UUID, dict[int, domain.Stats]] = {}
+    for mid in ids:
+        s = all_time.get(mid, domain.Stats())
+        out[mid] = {0: domain.Stats(spend_fen=s.spend_fen + extra.spend_fen, visits=s.visits + extra.visits)}
     for days in sorted({t.period_days for t in tiers if t.period_days > 0}):
         window = _window_stats(db, tenant_id, ids, days)
         for mid in ids:
@@ -175,13 +181,14 @@ def stats_for(db: Session, tenant_id: uuid.UUID, members: list[Member], tiers: l
 
 
 def evaluate_member(db: Session, actor: Actor, m: Member, *, allow_downgrade: bool,
-                    tiers: list[MemberTier] | None = None) -> bool:
-    """Move the member to the tier their figures earn (inside the caller's transaction). True if changed."""
+                    tiers: list[MemberTier] | None = None, pending: domain.Stats | None = None) -> bool:
+    """Move the member to the tier their figures (+ `pending`) earn, inside the caller's transaction.
+    True if changed."""
     tiers = tiers if tiers is not None else ensure_tiers(db, actor)
     if not tiers or m.status != "active":
         return False
-    stats = stats_for(db, actor.tenant_id, [m], tiers)[m.id]
-    target = domain.next_tier(_rules(tiers), str(m.tier_id) if m.tier_id else None, m.tier_locked, stats,
+    figures = stats_for(db, actor.tenant_id, [m], tiers, pending)[m.id]
+    target = domain.next_tier(_rules(tiers), str(m.tier_id) if m.tier_id else None, m.tier_locked, figures,
                               allow_downgrade)
     new_id = uuid.UUID(target) if target else None
     if new_id == m.tier_id:
@@ -189,6 +196,7 @@ def evaluate_member(db: Session, actor: Actor, m: Member, *, allow_downgrade: bo
     by_id = {t.id: t for t in tiers}
     old = by_id.get(m.tier_id) if m.tier_id else None
     m.tier_id = new_id
+    stats.set_tier(db, actor.tenant_id, m.id, new_id)
     audit.record(db, actor, "member.tier.change", target_type="member", target_id=m.id, target_label=m.card_no,
                  before={"tier": old.code if old else None},
                  after={"tier": by_id[new_id].code if new_id else None, "auto": True})
@@ -206,15 +214,16 @@ def evaluate_all(db: Session, actor: Actor, batch: int = 500) -> int:
                                   .order_by(Member.id).limit(batch)))
         if not members:
             return moved
-        stats = stats_for(db, actor.tenant_id, members, tiers)
+        figures = stats_for(db, actor.tenant_id, members, tiers)
         rules = _rules(tiers)
         by_id = {t.id: t for t in tiers}
         for m in members:
-            target = domain.next_tier(rules, str(m.tier_id) if m.tier_id else None, False, stats[m.id], True)
+            target = domain.next_tier(rules, str(m.tier_id) if m.tier_id else None, False, figures[m.id], True)
             new_id = uuid.UUID(target) if target else None
             if new_id != m.tier_id:
                 old = by_id.get(m.tier_id) if m.tier_id else None
                 m.tier_id = new_id
+                stats.set_tier(db, actor.tenant_id, m.id, new_id)
                 moved += 1
                 audit.record(db, actor, "member.tier.change", target_type="member", target_id=m.id,
                              target_label=m.card_no, before={"tier": old.code if old else None},

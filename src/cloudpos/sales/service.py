@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cloudpos.sales import checkout, held, queries, receipts, refunds, shifts
+from cloudpos.sales import checkout, held, member_history, queries, receipts, refunds, shifts
 from cloudpos.sales.hooks import on_committed, on_document
 
 create_sale = checkout.create_sale
@@ -16,6 +16,7 @@ list_sales = queries.list_sales
 lines_of = queries.lines_of
 payments_of = queries.payments_of
 SaleFilter = queries.SaleFilter
+member_totals = member_history.member_totals  # members: rebuilding their rollup
 
 open_shift = shifts.open_shift
 close_shift = shifts.close_shift
@@ -39,5 +40,5 @@ __all__ = [
     "lines_of", "payments_of", "SaleFilter", "open_shift", "close_shift", "move_cash", "shift_report",
     "list_shifts", "current_shift", "shift_out", "render_receipt", "reprint_receipt", "sale_from_receipt_token",
     "receipt_data", "hold_cart", "list_held", "recall_cart", "on_document",
-    "on_committed",
+    "on_committed", "member_totals",
 ]
