@@ -31,6 +31,7 @@ MODULES = [
     "ops", "tenancy", "auth", "audit", "approvals", "web", "catalog", "inventory", "printing", "members", "payments",
     "pricing", "sales",
 ]
+TILL_FIRST = ("sales", "pricing", "catalog")
 
 
 class BodyLimit:
@@ -141,16 +142,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
     _install_error_handlers(app)
-    for name in MODULES:
-        api = importlib.import_module(f"cloudpos.{name}.api")
-        app.include_router(api.router, prefix="/api/v1" if name != "ops" else "")
+    apis, pages = {}, []
+    for name in MODULES:  # imported in this order (modules register their menu entries on import)
+        apis[name] = importlib.import_module(f"cloudpos.{name}.api")
         try:
-            views = importlib.import_module(f"cloudpos.{name}.views")
+            pages.append(importlib.import_module(f"cloudpos.{name}.views"))
         except ModuleNotFoundError as exc:
             if exc.name != f"cloudpos.{name}.views":
                 raise
-        else:
-            app.include_router(views.router, include_in_schema=False)
+    # FastAPI tries the routes one by one, in the order routers were included: the till's modules go first,
+    # so a scan, a quote or a sale is not matched against some 300 back-office routes (about 1 ms each time).
+    # Paths of different modules never overlap, so the order decides nothing else.
+    for name in sorted(MODULES, key=lambda n: n not in TILL_FIRST):
+        app.include_router(apis[name].router, prefix="/api/v1" if name != "ops" else "")
+    for views in pages:
+        app.include_router(views.router, include_in_schema=False)
     static_dir = settings_static_dir()
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
     return app
