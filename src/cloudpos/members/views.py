@@ -162,7 +162,8 @@ def member_reveal(member_id: uuid.UUID, actor: Actor = Depends(requires("member.
 
 @router.get("/member-tiers", response_class=HTMLResponse)
 def tiers_page(request: Request, actor: Actor = Depends(requires("member.view")), db: Session = Depends(get_db)):
-    return render(request, "members/tiers.html", db=db, tiers=tiers.list_tiers(db, actor))
+    return render(request, "members/tiers.html", db=db, tiers=tiers.list_tiers(db, actor),
+                  coupon_templates=_coupon_templates(db, actor) if actor.can("settings.manage") else [])
 
 
 @router.get("/member-points", response_class=HTMLResponse)
