@@ -1,7 +1,7 @@
 """members: the per-member rollup moves off the wide member row into `member_stats`
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-11-27 14:00:00
 
 Member analytics (active/dormant, repeat rate, RFM, spend by tier, top members) scanned the 30-column member
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0011'
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
