@@ -61,6 +61,34 @@ def database(backend: str) -> str:
     return base.rsplit("/", 1)[0] + "/cloudpos_bench_lookup"
 
 
+SCALE = domain.ScaleFormat("2", 13, 5, "price", 5, True)
+
+
+def weighed_products(app, tenant_id: uuid.UUID, n: int) -> list[str]:
+    """n products sold by weight, each with a 5-digit scale PLU as its barcode; returns price labels
+    (称重码: prefix 2 + PLU + price in fen + check digit) as the scale prints them."""
+    from sqlalchemy import insert
+
+    now = clock.now()
+    rows_p, rows_b, labels = [], [], []
+    for i in range(n):
+        pid, plu, sku = uuid7(), f"{10000 + i}", f"W{i:05d}"
+        name = f"散装称重{i}号"
+        rows_p.append({"tenant_id": tenant_id, "id": pid, "sku": sku, "name": name, "category_id": None, "brand": "",
+                       "unit": "千克", "price": 2580, "cost": 1500, "tax_rate_bp": 900, "spec": "",
+                       "sold_by_weight": True, "status": "listed", "low_stock_threshold": None, "barcodes": [plu],
+                       "search_text": domain.search_text(name, sku, "", [plu]), "version": 1,
+                       "created_at": now, "updated_at": now})
+        rows_b.append({"tenant_id": tenant_id, "code": plu, "product_id": pid, "position": 0})
+        labels.append(domain.make_scale_code(SCALE, plu, 1000 + i % 5000))
+    s = app.state.sessionmaker()
+    s.execute(insert(Product.__table__), rows_p)
+    s.execute(insert(ProductBarcode.__table__), rows_b)
+    s.commit()
+    s.close()
+    return labels
+
+
 def bulk_products(app, tenant_id: uuid.UUID, n: int) -> list[str]:
     rng = random.Random(7)
     codes: list[str] = []
@@ -167,12 +195,26 @@ def run(backend: str, n: int, lookups: int) -> None:
         resp = client.get("/api/v1/me", headers=headers)
         base.append(float(resp.headers["server-timing"].split("dur=")[1]))
     print("  " + summary("baseline GET /api/v1/me (auth only)", base[50:]))
-    scale = domain.make_scale_code(domain.ScaleFormat("2", 13, 5, "price", 5, True), "99999", 1250)
+    scale = domain.make_scale_code(SCALE, "99999", 1250)
     miss: list[float] = []
     for _ in range(300):
         resp = client.get("/api/v1/products/lookup", params={"code": scale}, headers=headers)
         miss.append(float(resp.headers["server-timing"].split("dur=")[1]))
     print("  " + summary("HTTP unknown code (404 path)", miss))
+
+    # scale labels (称重码): a price-embedded rule and 1000 weighed products with 5-digit PLUs
+    r = client.post("/api/v1/scale-barcode-rules", headers=headers, json={
+        "name": "价格码", "prefix": SCALE.prefix, "total_length": 13, "item_code_length": 5, "value_kind": "price",
+        "value_length": 5, "check_digit": True})
+    assert r.status_code == 201, r.text
+    labels = weighed_products(app, tenant_id, 1000)
+    weighed: list[float] = []
+    for i in range(1100):
+        resp = client.get("/api/v1/products/lookup", params={"code": rng.choice(labels)}, headers=headers)
+        assert resp.status_code == 200 and resp.json()["matched_by"] == "scale", resp.text
+        if i >= 100:
+            weighed.append(float(resp.headers["server-timing"].split("dur=")[1]))
+    print("  " + summary("HTTP scale label (称重码)", weighed))
 
 
 def main() -> None:

@@ -140,6 +140,39 @@ def test_lookup_plain_sku_scale_delisted_unknown(client, merchant):
     assert r.status_code == 404 and r.json()["code"] == "unknown_code"
 
 
+def test_scale_label_item_code_forms_and_rule_changes_apply_at_once(client, merchant):
+    """The item code on a label is the scale's PLU as printed (00123), without its padding (123) or a
+    SKU; a product's own barcode wins over a label reading; editing or deleting a rule applies to
+    the next scan (the per-tenant rule cache is dropped on commit)."""
+    h = merchant.owner
+    plu = make_product(merchant, name="散装花生", barcodes=["123"], price=2000, unit="千克", sold_by_weight=True)
+    by_sku = make_product(merchant, name="散装瓜子", sku="00456", price=3000, unit="千克", sold_by_weight=True)
+    label_plu = domain.make_scale_code(SCALE, "00123", 1000)
+    label_sku = domain.make_scale_code(SCALE, "00456", 1500)
+    own = make_product(merchant, name="自带条码", barcodes=[domain.make_scale_code(SCALE, "00123", 999)], price=100)
+
+    def scan(code: str):
+        return client.get("/api/v1/products/lookup", headers=h, params={"code": code})
+
+    assert scan(label_plu).status_code == 404  # no rule yet
+    rule = client.post("/api/v1/scale-barcode-rules", headers=h,
+                       json={"prefix": "2", "item_code_length": 5, "value_kind": "price", "value_length": 5}).json()
+    r = scan(label_plu).json()
+    assert (r["product"]["id"], r["matched_by"], r["amount"], r["quantity"]) == (plu["id"], "scale", 1000, "0.500")
+    r = scan(label_sku).json()
+    assert (r["product"]["id"], r["matched_by"], r["amount"]) == (by_sku["id"], "scale", 1500)
+    r = scan(domain.make_scale_code(SCALE, "00123", 999)).json()
+    assert (r["product"]["id"], r["matched_by"], r["amount"]) == (own["id"], "barcode", 100)
+    client.put(f"/api/v1/scale-barcode-rules/{rule['id']}", headers=h,
+               json={"prefix": "2", "item_code_length": 5, "value_kind": "price", "value_length": 5, "enabled": False})
+    assert scan(label_plu).status_code == 404
+    client.put(f"/api/v1/scale-barcode-rules/{rule['id']}", headers=h,
+               json={"prefix": "2", "item_code_length": 5, "value_kind": "price", "value_length": 5})
+    assert scan(label_plu).json()["matched_by"] == "scale"
+    assert client.delete(f"/api/v1/scale-barcode-rules/{rule['id']}", headers=h).status_code == 204
+    assert scan(label_plu).status_code == 404
+
+
 def test_search_pinyin_initials_sku_barcode(client, merchant):
     h = merchant.owner
     coke = make_product(merchant, name="可口可乐 330ml")

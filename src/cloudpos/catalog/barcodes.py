@@ -2,15 +2,17 @@
 
 A scan resolves, in order: a product barcode (one primary-key hit on product_barcodes joined to
 products and the store's price), a scale label (the tenant's rules; the item code is a barcode —
-the scale's PLU — or a SKU of a product), then a SKU.
+the scale's PLU — or a SKU of a product), then a SKU. The scanned code and the item codes of the
+rules it fits are looked up in one query; the rules are cached per tenant (see `scale_rules`).
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, event, select
 from sqlalchemy.orm import Session
 
 from cloudpos.audit import service as audit
@@ -30,11 +32,45 @@ _BY_CODE = (select(*_P.c, _S.c.price.label("store_price"))
             .select_from(_B.join(_P, and_(_P.c.tenant_id == _B.c.tenant_id, _P.c.id == _B.c.product_id))
                          .outerjoin(_S, _STORE_JOIN))
             .where(_B.c.tenant_id == bindparam("tid"), _B.c.code == bindparam("code")))
+_BY_CODES = (select(*_P.c, _S.c.price.label("store_price"), _B.c.code.label("matched_code"))
+             .select_from(_B.join(_P, and_(_P.c.tenant_id == _B.c.tenant_id, _P.c.id == _B.c.product_id))
+                          .outerjoin(_S, _STORE_JOIN))
+             .where(_B.c.tenant_id == bindparam("tid"), _B.c.code.in_(bindparam("codes", expanding=True))))
 _BY_SKU = (select(*_P.c, _S.c.price.label("store_price"))
            .select_from(_P.outerjoin(_S, _STORE_JOIN))
            .where(_P.c.tenant_id == bindparam("tid"), _P.c.sku == bindparam("code")))
+_R = ScaleRule.__table__
+_RULES = (select(_R.c.id, _R.c.prefix, _R.c.total_length, _R.c.item_code_length, _R.c.value_kind, _R.c.value_length,
+                 _R.c.check_digit)
+          .where(_R.c.tenant_id == bindparam("tid"), _R.c.enabled.is_(True)).order_by(_R.c.created_at))
 
 Hit = Any  # a row mapping with the product's columns and `store_price`
+
+# The tenant's enabled scale rules, kept per process for RULES_TTL seconds: a scan of a digit code
+# needs them, and they change a few times in a store's life. A change made here is seen at once
+# (forgotten on commit); another app process sees it within RULES_TTL.
+RULES_TTL = 30.0
+Rules = tuple[tuple[uuid.UUID, domain.ScaleFormat], ...]
+_rules_cache: dict[uuid.UUID, tuple[float, Rules]] = {}
+
+
+def scale_rules(db: Session, tenant_id: uuid.UUID) -> Rules:
+    now = time.monotonic()
+    hit = _rules_cache.get(tenant_id)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    rules = tuple((r.id, domain.ScaleFormat(r.prefix, r.total_length, r.item_code_length, r.value_kind,
+                                             r.value_length, r.check_digit))
+                  for r in db.connection().execute(_RULES, {"tid": tenant_id}))
+    _rules_cache[tenant_id] = (now + RULES_TTL, rules)
+    return rules
+
+
+def _forget_rules(db: Session, tenant_id: uuid.UUID) -> None:
+    """Drop the cached rules now and again once the change is committed (a scan in between may
+    have cached the old ones)."""
+    _rules_cache.pop(tenant_id, None)
+    event.listen(db, "after_commit", lambda _s: _rules_cache.pop(tenant_id, None), once=True)
 
 
 def _row(db: Session, stmt: Any, tenant_id: uuid.UUID, code: str, store_id: uuid.UUID | None) -> Hit | None:
@@ -54,6 +90,47 @@ def _fmt(r: ScaleRule) -> domain.ScaleFormat:
                               r.check_digit)
 
 
+def _by_codes(db: Session, tenant_id: uuid.UUID, codes: list[str], store_id: uuid.UUID | None) -> dict[str, Hit]:
+    """Barcode → product row for several candidate codes in one query (a scan and the item codes a
+    scale label may carry)."""
+    if len(codes) == 1:
+        hit = _row_by_barcode(db, tenant_id, codes[0], store_id)
+        return {codes[0]: hit} if hit is not None else {}
+    rows = db.connection().execute(_BY_CODES, {"tid": tenant_id, "codes": codes, "store": store_id}).mappings()
+    return {r["matched_code"]: r for r in rows}
+
+
+def _item_codes(item: str) -> list[str]:
+    """A scale label's item code as a barcode: as printed, then without the leading zeros the
+    scale pads it with (PLU 123 printed as 00123)."""
+    return [item, item.lstrip("0") or "0"] if item.startswith("0") else [item]
+
+
+def _resolve(db: Session, tid: uuid.UUID, code: str, store_id: uuid.UUID | None
+             ) -> tuple[Hit | None, str, domain.ScaleReading | None, uuid.UUID | None]:
+    """(product row, matched_by, scale reading, rule id): a barcode, else a scale label (the tenant's
+    rules in order; the item code is a barcode — the scale's PLU — or a SKU), else a SKU. Every
+    barcode candidate is looked up in one query."""
+    readings: list[tuple[uuid.UUID, domain.ScaleReading]] = []
+    if code.isdigit():
+        for rule_id, fmt in scale_rules(db, tid):
+            reading = domain.parse_scale(code, fmt)
+            if reading is not None:
+                readings.append((rule_id, reading))
+    candidates = [code]
+    for _, reading in readings:
+        candidates.extend(c for c in _item_codes(reading.item_code) if c not in candidates)
+    hits = _by_codes(db, tid, candidates, store_id)
+    if code in hits:
+        return hits[code], "barcode", None, None
+    for rule_id, reading in readings:
+        hit = next((hits[c] for c in _item_codes(reading.item_code) if c in hits), None) \
+            or _row_by_sku(db, tid, reading.item_code, store_id)
+        if hit is not None:
+            return hit, "scale", reading, rule_id
+    return _row_by_sku(db, tid, code, store_id), "sku", None, None
+
+
 def lookup(db: Session, actor: Actor, code: str, store_id: uuid.UUID | None = None) -> LookupOut:
     """Resolve a scanned code to product + quantity + price. Unknown → 404; delisted → 409."""
     actor.require("catalog.view")
@@ -65,25 +142,7 @@ def lookup(db: Session, actor: Actor, code: str, store_id: uuid.UUID | None = No
         raise Invalid(errors=[FieldError("code", N_("Scan or type a barcode."), {}, "required")])
     if store_id is not None and not actor.sees_store(store_id):
         store_id = None
-    tid = actor.tenant_id
-    matched = "barcode"
-    reading: domain.ScaleReading | None = None
-    rule_id: uuid.UUID | None = None
-    hit = _row_by_barcode(db, tid, code, store_id)
-    if hit is None and code.isdigit():
-        for rule in db.scalars(select(ScaleRule).where(ScaleRule.tenant_id == tid, ScaleRule.enabled)
-                               .order_by(ScaleRule.created_at)).all():
-            reading = domain.parse_scale(code, _fmt(rule))
-            if reading is None:
-                continue
-            hit = _scale_hit(db, tid, reading.item_code, store_id)
-            if hit is not None:
-                matched, rule_id = "scale", rule.id
-                break
-            reading = None
-    if hit is None:
-        hit = _row_by_sku(db, tid, code, store_id)
-        matched = "sku"
+    hit, matched, reading, rule_id = _resolve(db, actor.tenant_id, code, store_id)
     if hit is None:
         raise NotFound(N_("No product has the code %(code)s."), code="unknown_code", params={"code": raw[:40]},
                        extra={"scanned": raw[:40]})
@@ -106,23 +165,8 @@ def resolve_id(db: Session, tenant_id: uuid.UUID, code: str) -> uuid.UUID | None
     code = domain.nfkc(code).replace(" ", "")
     if not code:
         return None
-    pid = db.scalar(select(ProductBarcode.product_id).where(ProductBarcode.tenant_id == tenant_id,
-                                                            ProductBarcode.code == code))
-    if pid is None and code.isdigit():
-        for rule in db.scalars(select(ScaleRule).where(ScaleRule.tenant_id == tenant_id, ScaleRule.enabled)
-                               .order_by(ScaleRule.created_at)).all():
-            reading = domain.parse_scale(code, _fmt(rule))
-            if reading is not None:
-                hit = _scale_hit(db, tenant_id, reading.item_code, None)
-                if hit is not None:
-                    return hit["id"]
-    return pid or db.scalar(select(Product.id).where(Product.tenant_id == tenant_id, Product.sku == code))
-
-
-def _scale_hit(db: Session, tid: uuid.UUID, item: str, store_id: uuid.UUID | None) -> Hit | None:
-    return (_row_by_barcode(db, tid, item, store_id)
-            or (_row_by_barcode(db, tid, item.lstrip("0") or "0", store_id) if item.startswith("0") else None)
-            or _row_by_sku(db, tid, item, store_id))
+    hit, _, _, _ = _resolve(db, tenant_id, code, None)
+    return hit["id"] if hit is not None else None
 
 
 def out_from_row(r: Hit) -> ProductOut:
@@ -172,6 +216,7 @@ def create_scale_rule(db: Session, actor: Actor, data: ScaleRuleIn) -> ScaleRule
     r = ScaleRule(tenant_id=actor.tenant_id, **data.model_dump())
     db.add(r)
     db.flush()
+    _forget_rules(db, actor.tenant_id)
     audit.record(db, actor, "catalog.scale_rule.create", target_type="scale_rule", target_id=r.id,
                  target_label=r.name or r.prefix, after=data.model_dump())
     return _rule_out(r)
@@ -193,6 +238,7 @@ def update_scale_rule(db: Session, actor: Actor, rule_id: uuid.UUID, data: Scale
     for k, v in data.model_dump().items():
         setattr(r, k, v)
     b, a = audit.diff(before, data.model_dump())
+    _forget_rules(db, actor.tenant_id)
     audit.record(db, actor, "catalog.scale_rule.update", target_type="scale_rule", target_id=r.id,
                  target_label=r.name or r.prefix, before=b, after=a)
     return _rule_out(r)
@@ -205,5 +251,6 @@ def delete_scale_rule(db: Session, actor: Actor, rule_id: uuid.UUID) -> None:
     before = {k: getattr(r, k) for k in ("name", "prefix", "total_length", "item_code_length", "value_kind",
                                          "value_length", "check_digit", "enabled")}
     db.delete(r)
+    _forget_rules(db, actor.tenant_id)
     audit.record(db, actor, "catalog.scale_rule.delete", target_type="scale_rule", target_id=rule_id,
                  target_label=before["name"] or before["prefix"], before=before)
