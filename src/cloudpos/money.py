@@ -181,3 +181,30 @@ def ceil_div(numerator: int, denominator: int) -> int:
     if denominator == 0:
         raise ZeroDivisionError("ceil_div: denominator is zero")
     return -(-numerator // denominator)
+
+
+class AmountError(ValueError):
+    """A typed yuan amount that is not one: `reason` is "format", "negative", "decimals" or "too_large"."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def parse_yuan(text: str, *, max_fen: int = 10**10) -> int:
+    """What a person types as yuan → fen, exactly: "12.5" → 1250, "¥1,000" → 100000."""
+    raw = str(text).strip().replace("¥", "").replace("￥", "").replace(",", "").replace("，", "")
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise AmountError("format") from None
+    if not value.is_finite():
+        raise AmountError("format")
+    if value < 0:
+        raise AmountError("negative")
+    fen = value * FEN_PER_YUAN
+    if fen != fen.to_integral_value():
+        raise AmountError("decimals")
+    if fen > max_fen:
+        raise AmountError("too_large")
+    return int(fen)

@@ -200,7 +200,7 @@ def price(db: Session, actor: Actor, store_id: uuid.UUID, wanted: list[WantedLin
                             promotion_uses=uses)
         if is_member else d.Customer(),
         coupons=tuple(coupons), manual_discounts=tuple(manual_discounts),
-        cash_rounding=d.CashRounding(getattr(settings, "cash_rounding", "none")),
+        cash_rounding=d.CashRounding(store.cash_rounding or settings.cash_rounding),
     )
     tenant_id = actor.tenant_id
     names = LazyNames(lambda: {str(k): v for k, v in tenancy.store_names(db, tenant_id).items()})

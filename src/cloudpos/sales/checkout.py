@@ -97,7 +97,7 @@ def _preflight(db: Session, actor: Actor, data: SaleIn) -> None:
         priced = _price(db, actor, data, approved=data.override is not None)
         if priced.result.approvals and data.override is None:
             _approve_discounts(db, actor, priced, data)
-        _check_cover(priced.result.total_fen, data, tenancy.tenant_settings(db, actor.tenant_id).cash_rounding)
+        _check_cover(priced.result.total_fen, data, tenancy.cash_rounding(db, actor.tenant_id, store))
     finally:
         db.rollback()
 
@@ -203,7 +203,7 @@ def _write_sale(db: Session, actor: Actor, data: SaleIn, charged: dict[int, paym
     if priced.result.approvals:
         priced = _price(db, actor, data, approved=_approve_discounts(db, actor, priced, data))
     r = priced.result
-    settlement = _check_cover(r.total_fen, data, tenancy.tenant_settings(db, actor.tenant_id).cash_rounding)
+    settlement = _check_cover(r.total_fen, data, tenancy.cash_rounding(db, actor.tenant_id, store))
     sale_id = uuid7()
     lines = _line_drafts(priced)
     drafts = _payment_drafts(data, settlement, charged)

@@ -39,6 +39,8 @@ class Store(TenantMixin, Base):
     phone: Mapped[str] = mapped_column(String(32), default="")
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     locale: Mapped[str] = mapped_column(String(8), default="zh_CN")
+    # 抹零 in this store; None: the merchant's setting
+    cash_rounding: Mapped[str | None] = mapped_column(String(16), default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 

@@ -29,6 +29,9 @@ class SignupOut(BaseModel):
     terminal_id: uuid.UUID
 
 
+CashRounding = Literal["none", "jiao_down", "jiao_nearest", "yuan_down", "yuan_nearest"]
+
+
 class StoreOut(BaseModel):
     id: uuid.UUID
     code: str
@@ -38,6 +41,8 @@ class StoreOut(BaseModel):
     timezone: str
     locale: str
     active: bool
+    cash_rounding: CashRounding | None = Field(
+        default=None, description="抹零 in this store; null: the merchant's setting applies")
 
 
 class StoreIn(StrictModel):
@@ -46,6 +51,7 @@ class StoreIn(StrictModel):
     phone: Text(32) = ""
     timezone: Text(64) = "Asia/Shanghai"
     locale: Text(8) = "zh_CN"
+    cash_rounding: CashRounding | None = None
 
 
 class StorePatch(StrictModel):
@@ -55,6 +61,8 @@ class StorePatch(StrictModel):
     timezone: Text(64) | None = None
     locale: Text(8) | None = None
     active: bool | None = None
+    cash_rounding: CashRounding | Literal["merchant"] | None = Field(
+        default=None, description='抹零 in this store; "merchant" goes back to the merchant\'s setting')
 
 
 class TerminalOut(BaseModel):
@@ -76,8 +84,8 @@ class TenantSettings(BaseModel):
     default_locale: str = "zh_CN"
     approval_required: list[str] = Field(default_factory=list,
                                          description="Operations that need a manager's approval")
-    cash_rounding: Literal["none", "jiao_down", "jiao_nearest", "yuan_down", "yuan_nearest"] = Field(
-        default="none", description="抹零: rounding of the cash amount due")
+    cash_rounding: CashRounding = Field(
+        default="none", description="抹零: rounding of the cash amount due (a store may set its own)")
     refund_approval_above: int | None = Field(
         default=None, ge=0, description="Refunds above this amount (fen) need a manager's approval")
     negative_stock: Literal["allow", "block"] = Field(
@@ -96,7 +104,7 @@ class SettingsPatch(StrictModel):
     default_locale: Text(8) | None = None
     approval_required: list[Text(60, 1)] | None = Field(default=None, max_length=50)
     negative_stock: Literal["allow", "block"] | None = None
-    cash_rounding: Literal["none", "jiao_down", "jiao_nearest", "yuan_down", "yuan_nearest"] | None = None
+    cash_rounding: CashRounding | None = None
     refund_approval_above: int | None = Field(default=None, ge=0, le=10**10)
 
 

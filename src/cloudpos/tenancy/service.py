@@ -121,7 +121,12 @@ def update_settings(db: Session, actor: Actor, data: SettingsPatch) -> MerchantO
 
 def store_out(s: Store) -> StoreOut:
     return StoreOut(id=s.id, code=s.code, name=s.name, address=s.address, phone=s.phone, timezone=s.timezone,
-                    locale=s.locale, active=s.active)
+                    locale=s.locale, active=s.active, cash_rounding=s.cash_rounding)
+
+
+def cash_rounding(db: Session, tenant_id: uuid.UUID, store: Store) -> str:
+    """抹零 at a till of this store: the store's own setting, else the merchant's."""
+    return store.cash_rounding or tenant_settings(db, tenant_id).cash_rounding
 
 
 def list_stores(db: Session, actor: Actor) -> list[StoreOut]:
@@ -158,7 +163,7 @@ def create_store(db: Session, actor: Actor, data: StoreIn) -> StoreOut:
         raise Invalid(errors=[FieldError("locale", N_("Choose zh_CN or en."), {}, "invalid")])
     n = (db.scalar(select(func.count()).where(Store.tenant_id == actor.tenant_id)) or 0) + 1
     store = Store(tenant_id=actor.tenant_id, code=domain.store_code(n), name=data.name, address=data.address,
-                  phone=data.phone, timezone=data.timezone, locale=data.locale)
+                  phone=data.phone, timezone=data.timezone, locale=data.locale, cash_rounding=data.cash_rounding)
     db.add(store)
     db.flush()
     db.add(Terminal(tenant_id=actor.tenant_id, store_id=store.id, code=domain.terminal_code(1),
@@ -178,7 +183,7 @@ def update_store(db: Session, actor: Actor, store_id: uuid.UUID, data: StorePatc
         raise Invalid(errors=[FieldError("locale", N_("Choose zh_CN or en."), {}, "invalid")])
     before = store_out(store).model_dump(mode="json")
     for key, value in data.model_dump(exclude_none=True).items():
-        setattr(store, key, value)
+        setattr(store, key, None if key == "cash_rounding" and value == "merchant" else value)
     b, a = audit.diff(before, store_out(store).model_dump(mode="json"))
     audit.record(db, actor, "store.update", target_type="store", target_id=store.id, target_label=store.name,
                  before=b, after=a, store_id=store.id)

@@ -14,7 +14,8 @@ from cloudpos.auth import sessions
 from cloudpos.auth.views import MERCHANT_COOKIE, set_session_cookie
 from cloudpos.context import Actor
 from cloudpos.errors import FieldError, Invalid, NotFound, Problem
-from cloudpos.i18n import N_
+from cloudpos.i18n import N_, _
+from cloudpos.money import AmountError, format_yuan, parse_yuan
 from cloudpos.tenancy import service
 from cloudpos.tenancy.schemas import SettingsPatch, SignupIn, StoreIn, StorePatch, TerminalIn
 from cloudpos.web.deps import SESSION_COOKIE, client_ip, get_db, optional_actor, public, requires
@@ -43,6 +44,15 @@ TIMEZONES: list[tuple[str, str]] = [
     ("UTC", N_("UTC")),
 ]
 LANGUAGES: list[tuple[str, str]] = [("zh_CN", "中文（简体）"), ("en", "English")]
+CASH_ROUNDING: list[tuple[str, str]] = [
+    ("none", N_("No rounding")), ("jiao_down", N_("Drop the fen (down to 0.1 yuan)")),
+    ("jiao_nearest", N_("Nearest 0.1 yuan")), ("yuan_down", N_("Drop jiao and fen (down to whole yuan)")),
+    ("yuan_nearest", N_("Nearest whole yuan")),
+]
+NEGATIVE_STOCK: list[tuple[str, str]] = [
+    ("allow", N_("Allow: sell even when the system shows no stock")),
+    ("block", N_("Block: refuse a sale that would take stock below zero")),
+]
 
 
 def _locale(request: Request) -> str:
@@ -95,10 +105,27 @@ def _settings_page(request: Request, db: Session, actor: Actor, *, values: dict[
                    status: int = 200, errors: dict[str, str] | None = None, form_error: str = "") -> HTMLResponse:
     m = service.merchant(db, actor)
     ops = approvals.operations(db, actor)
+    above = m.settings.refund_approval_above
     v = values or {"merchant_name": m.merchant_name, "default_locale": m.settings.default_locale,
-                   "approval_required": [o.code for o in ops if o.required]}
+                   "approval_required": [o.code for o in ops if o.required],
+                   "cash_rounding": m.settings.cash_rounding, "negative_stock": m.settings.negative_stock,
+                   "refund_approval_above": format_yuan(above) if above is not None else ""}
     return render(request, "tenancy/settings.html", status_code=status, db=db, merchant=m, v=v, operations=ops,
-                  languages=LANGUAGES, errors=errors or {}, form_error=form_error)
+                  languages=LANGUAGES, cash_rounding=_options(CASH_ROUNDING), negative_stock=_options(NEGATIVE_STOCK),
+                  errors=errors or {}, form_error=form_error)
+
+
+_AMOUNT_ERRORS = {"format": N_("Enter an amount in yuan, e.g. 200 or 199.50."), "negative": N_("Must not be negative."),
+                  "decimals": N_("At most 2 decimal places."), "too_large": N_("This amount is too large.")}
+
+
+def _optional_yuan(field: str, raw: str) -> int | None:
+    if not raw.strip():
+        return None
+    try:
+        return parse_yuan(raw)
+    except AmountError as e:
+        raise Invalid(errors=[FieldError(field, _AMOUNT_ERRORS[e.reason], {}, "invalid")]) from None
 
 
 @router.get("/settings", response_class=HTMLResponse)
@@ -111,9 +138,14 @@ def settings_page(request: Request, actor: Actor = Depends(requires("settings.ma
 def settings_save(request: Request, form: FormData = Depends(form_data),
                   actor: Actor = Depends(requires("settings.manage")), db: Session = Depends(get_db)):
     values = {"merchant_name": text(form, "merchant_name"), "default_locale": text(form, "default_locale"),
-              "approval_required": texts(form, "approval_required")[:50]}
+              "approval_required": texts(form, "approval_required")[:50],
+              "cash_rounding": text(form, "cash_rounding") or None,
+              "negative_stock": text(form, "negative_stock") or None,
+              "refund_approval_above": text(form, "refund_approval_above")}
     try:
-        service.update_settings(db, actor, build(SettingsPatch, values))
+        patch = {**values, "refund_approval_above": _optional_yuan("refund_approval_above",
+                                                                   values["refund_approval_above"])}
+        service.update_settings(db, actor, build(SettingsPatch, patch))
     except Problem as p:
         errors, general = problem_errors(p, _locale(request), set(values))
         return _settings_page(request, db, actor, values=values, status=_status(p), errors=errors, form_error=general)
@@ -137,13 +169,26 @@ def _store_form(request: Request, db: Session, actor: Actor, *, store: Any = Non
     terminals = service.list_terminals(db, actor, store.id) if store else []
     zones = TIMEZONES if any(values.get("timezone") == z for z, _ in TIMEZONES) else \
         [*TIMEZONES, (values.get("timezone", ""), values.get("timezone", ""))]
+    merchant_rounding = service.tenant_settings(db, actor.tenant_id).cash_rounding
+    rounding = [("merchant", _merchant_default(merchant_rounding)), *_options(CASH_ROUNDING)]
     return render(request, "tenancy/store_form.html", status_code=status, db=db, store=store, v=values,
-                  timezones=zones, languages=LANGUAGES, terminals=terminals, errors=errors or {},
+                  timezones=zones, languages=LANGUAGES, cash_rounding=rounding, terminals=terminals,
+                  errors=errors or {},
                   form_error=form_error, terminal_errors=terminal_errors or {}, terminal_name=terminal_name)
 
 
+def _options(options: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(value, _(label)) for value, label in options]
+
+
+def _merchant_default(mode: str) -> str:
+    return _("As the merchant's setting (%(mode)s)", mode=_(dict(CASH_ROUNDING).get(mode, mode)))
+
+
 def _store_values(form: FormData) -> dict[str, Any]:
-    return {k: text(form, k) for k in ("name", "address", "phone", "timezone", "locale")}
+    values: dict[str, Any] = {k: text(form, k) for k in ("name", "address", "phone", "timezone", "locale")}
+    values["cash_rounding"] = text(form, "cash_rounding") or "merchant"
+    return values
 
 
 def _get_store(db: Session, actor: Actor, raw_id: str):
