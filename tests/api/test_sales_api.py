@@ -172,3 +172,22 @@ def test_hold_and_recall_across_terminals(till):
 def test_other_tenant_sale_is_404(till, other_merchant):
     s = sale(till, [{"product_id": till.chips["id"]}], [{"method": "cash", "amount": 800}]).json()
     assert till.client.get(f"/api/v1/sales/{s['id']}", headers=other_merchant.owner).status_code == 404
+
+
+def test_a_refused_manager_override_leaves_the_idempotency_key_free_for_the_retry(till):
+    """The refusal is audited and committed, but the sale's claim on its key is not: the cashier retries
+    with the right credentials under the same key and the sale goes through."""
+    from merchants import OWNER_PASSWORD
+
+    key = str(uuid.uuid4())
+    lines = [{"product_id": till.chips["id"], "quantity": "1"}]
+    half_off = [{"scope": "order", "percent_bp": 5000, "reason": "包装破损"}]
+    r = sale(till, lines, [{"method": "cash", "amount": 400}], key=key, manual_discounts=half_off,
+             override={"username": "owner", "password": "Not-the-password-1"})
+    assert r.status_code == 403 and r.json()["code"] == "override_denied", r.text
+    r = sale(till, lines, [{"method": "cash", "amount": 400}], key=key, manual_discounts=half_off,
+             override={"username": "owner", "password": OWNER_PASSWORD})
+    assert r.status_code == 201, r.text
+    assert r.json()["total"] == 400 and r.json()["receipt_no"].endswith("000001")
+    again = sale(till, lines, [{"method": "cash", "amount": 400}], key=key, manual_discounts=half_off)
+    assert again.status_code == 201 and again.json()["id"] == r.json()["id"]

@@ -60,6 +60,9 @@ def _approve_discounts(db: Session, actor: Actor, priced: pricing.Priced, data: 
     manager = auth.verify_credentials(db, actor.tenant_id, data.override.username, data.override.password,
                                       ip=actor.ip)
     if manager is None or not manager.can("approval.decide") or not manager.can("sale.discount"):
+        # Only the refusal is kept: the sale's transaction so far (its Idempotency-Key claim included, which
+        # committed would answer every retry with "still being processed") is rolled back first.
+        db.rollback()
         audit.record(db, actor, "approval.override", target_type="operation", target_label="sale.discount",
                      result="failed", details={"manager": data.override.username})
         db.commit()
