@@ -1,7 +1,7 @@
 """Checkout speed (issue 6): scan → totals latency and `POST /api/v1/sales` throughput against a raw-SQL floor.
 
     .venv/bin/python bench/checkout_bench.py [--products 200000] [--promotions 200] [--sales 1600] [--clients 8]
-                                             [--carts 40] [--floor-seconds 20] [--only sqlite|postgresql]
+                                             [--carts 40] [--floor-seconds 20] [--workers N] [--only sqlite|postgresql]
     quick run: --products 20000 --sales 400 --carts 10 --floor-seconds 8
 
 For each database: a fresh migrated database (SQLite file; PostgreSQL scratch database `cloudpos_bench_checkout`,
@@ -20,6 +20,8 @@ categories / brands / products, buy-x-get-y, bundles, 满减 tiers, gifts, order
    interpreter lock), each posting 3-line cash sales (3 distinct random products out of 200 stocked "sale
    products", quantity 1, an Idempotency-Key each) back to back: sales/s over the whole run, and server
    time p50/p95. Afterwards the run is checked: receipt numbers gap-free, the store's hash chain verifies.
+   With --workers N the sales go to `uvicorn --workers N` processes on the same database instead (cloud
+   mode runs several app processes), to see how far throughput scales on this machine.
 3. The floor (PostgreSQL): `bench/sale_floor.sql`, a pgbench script that writes the same rows a sale writes
    (idempotency key, payment ledger row, receipt number and hash link, sale, 3 lines, 1 payment, 3 stock
    updates + movements, audit event + chain head) in one transaction, run with
@@ -28,18 +30,22 @@ categories / brands / products, buy-x-get-y, bundles, 满减 tiers, gifts, order
    through Python's sqlite3 module by the same number of threads (the floor there), and reported likewise.
    Both floors' rows written per transaction are printed next to the app's, so the work is visibly the same.
 
-Also printed: SQL statements and transactions per sale (counted with SQLAlchemy engine events on one sale)
-and the machine's load average (2 shared cores: figures move with whatever else runs). Figures, not
-assertions. Money stays integer fen; timings are floats from time.perf_counter.
+Also printed: SQL statements, transactions and pool check-outs per sale (SQLAlchemy engine and pool events
+on one sale); CPU per sale of the server process(es) and of the PostgreSQL backends serving the database
+(/proc, sampled through pg_stat_activity), next to the floor's; and the machine's load average (2 shared
+cores: figures move with whatever else runs). Figures, not assertions. Money stays integer fen; timings
+are floats from time.perf_counter.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import os
 import random
 import re
+import resource
 import secrets
 import socket
 import sqlite3
@@ -127,6 +133,102 @@ def live(app) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def _tree_cpu(root: int) -> float:
+    """User + system CPU seconds of a process and its children (Linux /proc), for the worker processes."""
+    pids = {root}
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == root:
+                pids.add(int(entry.name))
+        except OSError:
+            continue
+    return sum(cpu for pid in pids if (cpu := _proc_cpu(pid)) is not None)
+
+
+def _proc_cpu(pid: int) -> float | None:
+    try:
+        st = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class PgBackendCpu:
+    """CPU seconds spent by the PostgreSQL backends serving one database while running (sampled from
+    pg_stat_activity and /proc; the server is on this machine). Backends that exist at the start count
+    from their CPU then, new ones from zero."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.first, self.last = url, {}, {}
+        self.stop_flag = threading.Event()
+
+    def _sample(self, conn, initial: bool = False) -> None:
+        for (pid,) in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                   "AND pid <> pg_backend_pid()").fetchall():
+            cpu = _proc_cpu(pid)
+            if cpu is not None:
+                self.first.setdefault(pid, cpu if initial else 0.0)
+                self.last[pid] = cpu
+
+    def __enter__(self) -> PgBackendCpu:
+        import psycopg
+
+        self.conn = psycopg.connect(self.url, autocommit=True)
+        self._sample(self.conn, initial=True)
+
+        def loop() -> None:
+            while not self.stop_flag.wait(0.2):
+                self._sample(self.conn)
+
+        self.thread = threading.Thread(target=loop, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop_flag.set()
+        self.thread.join()
+        self._sample(self.conn)
+        self.conn.close()
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.last[p] - self.first[p] for p in self.last)
+
+
+@contextmanager
+def worker_server(url: str, workers: int) -> Iterator[tuple[str, int]]:
+    """`uvicorn cloudpos.app:create_app --factory --workers N` on the same database (cloud mode: several
+    app processes); yields (base URL, master pid)."""
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "CLOUDPOS_DATABASE_URL": url, "CLOUDPOS_LOG_JSON": "false"}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "cloudpos.app:create_app", "--factory", "--host",
+                             "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+                             "--no-access-log"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.time() > deadline or proc.poll() is not None:
+                raise RuntimeError("the worker server did not start")
+            time.sleep(0.2)
+        yield base, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 # --- seeding -------------------------------------------------------------------------------------------------
@@ -371,7 +473,7 @@ def _client_process(base: str, store_id: str, tills: list[dict], products: list[
     results.put(outs)
 
 
-def sales_run(base: str, shop: Shop, n: int) -> dict:
+def sales_run(base: str, shop: Shop, n: int, server_pid: int | None = None) -> dict:
     ctx = multiprocessing.get_context("spawn")
     results = ctx.Queue()
     per_client = max(1, n // len(shop.tills))
@@ -380,9 +482,11 @@ def sales_run(base: str, shop: Shop, n: int) -> dict:
                                                      [str(p) for p in shop.sale_ids], per_client, start_at, results))
     load_before = load_avg()
     proc.start()
-    cpu0 = time.process_time()  # this process = the server (the clients run in `proc`)
+    # the server's CPU: this process (server thread; the clients run in `proc`), or the worker processes
+    cpu_now = time.process_time if server_pid is None else (lambda: _tree_cpu(server_pid))
+    cpu0 = cpu_now()
     outs = results.get(timeout=3600)
-    cpu = time.process_time() - cpu0
+    cpu = cpu_now() - cpu0
     proc.join()
     samples = [s for o in outs for s in o if s[0] != "span"]
     spans = [s[1] for o in outs for s in o if s[0] == "span"]
@@ -396,12 +500,12 @@ def sales_run(base: str, shop: Shop, n: int) -> dict:
             "client": [s[2] for s in samples if s[0] == 201], "load": f"{load_before} → {load_avg()}"}
 
 
-def count_one_sale(http, app, shop: Shop) -> tuple[int, int]:
-    """SQL statements and transactions of one sale, counted with engine events."""
+def count_one_sale(http, app, shop: Shop) -> tuple[int, int, int]:
+    """SQL statements, transactions and pool check-outs of one sale, counted with engine and pool events."""
     from sqlalchemy import event
 
     engine = app.state.engine
-    counts = {"stmts": 0, "tx": 0}
+    counts = {"stmts": 0, "tx": 0, "checkouts": 0}
 
     def on_stmt(*_a):
         counts["stmts"] += 1
@@ -409,10 +513,14 @@ def count_one_sale(http, app, shop: Shop) -> tuple[int, int]:
     def on_begin(*_a):
         counts["tx"] += 1
 
+    def on_checkout(*_a):
+        counts["checkouts"] += 1
+
     till = shop.tills[0]
     rng = random.Random(5)
     event.listen(engine, "before_cursor_execute", on_stmt)
     event.listen(engine, "begin", on_begin)
+    event.listen(engine.pool, "checkout", on_checkout)
     try:
         ok(http.post("/api/v1/sales", json=sale_body(rng, str(shop.store_id), till["terminal_id"],
                                                      [str(p) for p in shop.sale_ids]),
@@ -420,7 +528,8 @@ def count_one_sale(http, app, shop: Shop) -> tuple[int, int]:
     finally:
         event.remove(engine, "before_cursor_execute", on_stmt)
         event.remove(engine, "begin", on_begin)
-    return counts["stmts"], counts["tx"]
+        event.remove(engine.pool, "checkout", on_checkout)
+    return counts["stmts"], counts["tx"], counts["checkouts"]
 
 
 def check_run(app, shop: Shop) -> str:
@@ -607,10 +716,17 @@ def run(backend: str, url: str, args: argparse.Namespace) -> dict:
                                                              [str(p) for p in shop.sale_ids]),
                              headers={"Authorization": f"Bearer {till['token']}",
                                       "Idempotency-Key": str(uuid.uuid4())}), 201)
-            res["stmts"], res["tx"] = count_one_sale(http, app, shop)
+            res["stmts"], res["tx"], res["checkouts"] = count_one_sale(http, app, shop)
             before = row_counts(app)
-            print(f"  sales: {args.sales} with {args.clients} clients (load {load_avg()})")
-            res["sales"] = sales_run(base, shop, args.sales)
+            print(f"  sales: {args.sales} with {args.clients} clients, {args.workers or 1} server process(es) "
+                  f"(load {load_avg()})")
+            with PgBackendCpu(url) if backend == "postgresql" else contextlib.nullcontext() as pg:
+                if args.workers:
+                    with worker_server(url, args.workers) as (wbase, pid):
+                        res["sales"] = sales_run(wbase, shop, args.sales, pid)
+                else:
+                    res["sales"] = sales_run(base, shop, args.sales)
+            res["sales"]["db_cpu_ms"] = pg.seconds * 1000 / max(res["sales"]["made"], 1) if pg else 0.0
             after = row_counts(app)
             res["app_rows"] = rows_per(before, after, res["sales"]["made"])
             res["check"] = check_run(app, shop)
@@ -619,11 +735,18 @@ def run(backend: str, url: str, args: argparse.Namespace) -> dict:
             print(f"  floor: {args.clients} clients for {args.floor_seconds} s (load {load_avg()})")
             before = row_counts(app)
             if backend == "postgresql":
-                res["floor"] = pg_floor(url, shop, args.clients, args.floor_seconds)
+                children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+                with PgBackendCpu(url) as pg:
+                    res["floor"] = pg_floor(url, shop, args.clients, args.floor_seconds)
+                children = resource.getrusage(resource.RUSAGE_CHILDREN)
                 made = row_counts(app)["sales"] - before["sales"]
+                client = (children.ru_utime + children.ru_stime) - (children0.ru_utime + children0.ru_stime)
+                res["floor_cpu"] = (pg.seconds * 1000 / max(made, 1), client * 1000 / max(made, 1))
             else:
+                cpu0 = time.process_time()
                 res["floor"], made = sqlite_floor(url.removeprefix("sqlite:///"), shop, args.clients,
                                                   args.floor_seconds)
+                res["floor_cpu"] = (0.0, (time.process_time() - cpu0) * 1000 / max(made, 1))
             res["floor_rows"] = rows_per(before, row_counts(app), made)
             res["floor_load"] = load_avg()
             res["check_after_floor"] = check_run(app, shop).split(", hash")[0]
@@ -635,7 +758,8 @@ def run(backend: str, url: str, args: argparse.Namespace) -> dict:
 def report(results: list[dict], args: argparse.Namespace) -> None:
     print()
     print(f"machine: {os.cpu_count()} CPUs, load average now {load_avg()} (1/5/15 min); "
-          f"{args.products} products, {args.promotions} promotions, {args.clients} clients")
+          f"{args.products} products, {args.promotions} promotions, {args.clients} clients, "
+          f"sales served by {f'{args.workers} uvicorn worker processes' if args.workers else 'one server thread'}")
     print()
     print(f"{'database':<11} {'scan → totals, server ms':<30} {'p50':>7} {'p95':>7} {'p99':>7}   n")
     print("-" * 70)
@@ -654,8 +778,18 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
         ratio = s["per_s"] / floor if floor else float("nan")
         print(f"{r['backend']:<11} {s['per_s']:>8.1f} {pct(s['server'], 50):>8.1f} {pct(s['server'], 95):>8.1f} "
               f"{floor or float('nan'):>11.1f} {ratio:>6.3f} {r['stmts']:>10} {r['tx']:>7}")
-        print(f"{'':<11} {s['made']} sales in {s['wall']:.1f} s, server CPU {s['cpu_ms']:.1f} ms per sale; "
-              f"load {s['load']}; floor load {r.get('floor_load', '-')}")
+        print(f"{'':<11} {s['made']} sales in {s['wall']:.1f} s; load {s['load']}; floor load "
+              f"{r.get('floor_load', '-')}")
+        db_cpu, client_cpu = r.get("floor_cpu", (float("nan"), float("nan")))
+        if r["backend"] == "postgresql":
+            print(f"{'':<11} CPU per sale  app: server {s['cpu_ms']:.1f} ms + PostgreSQL backends "
+                  f"{s['db_cpu_ms']:.1f} ms  | floor: PostgreSQL backends {db_cpu:.2f} ms + pgbench "
+                  f"{client_cpu:.2f} ms")
+            print(f"{'':<11} not in stmts/sale: {r['checkouts']} pool pre-ping(s) (SELECT 1 at check-out), "
+                  f"BEGIN and COMMIT per transaction")
+        else:
+            print(f"{'':<11} CPU per sale  app: server (SQLite inside) {s['cpu_ms']:.1f} ms  | floor: Python "
+                  f"sqlite3 threads {client_cpu:.2f} ms")
         print(f"{'':<11} rows per sale  app: {r['app_rows']}")
         print(f"{'':<11} rows per tx  floor: {r.get('floor_rows', '-')}")
         print(f"{'':<11} {r['check']}; after the floor: {r.get('check_after_floor', '-')}")
@@ -681,6 +815,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--carts", type=int, default=40, help="carts scanned in the scan → totals run")
     parser.add_argument("--lines", type=int, default=20, help="scans per cart")
     parser.add_argument("--floor-seconds", type=int, default=20, help="length of the floor run (0: none)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="run the sales against `uvicorn --workers N` processes instead of the server thread")
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
     args = parser.parse_args(argv)
     results = []
