@@ -55,12 +55,22 @@ def serve(host: str = typer.Option(None, help="Default: CLOUDPOS_HOST or 127.0.0
 
 @demo_app.command("seed")
 def demo_seed() -> None:
-    """Create the demo merchant (code `demo`, owner `admin`) once; later runs keep the data."""
-    from cloudpos.ops.demo import seed
+    """Create the demo merchant (code `demo`, owner `admin`) with 60 days of trading, once; later runs keep the
+    data."""
+    import logging
 
-    password = seed(get_settings())
-    if password:
-        typer.echo("Demo merchant created.")
+    import structlog
+
+    from cloudpos.ops.demo import seed_demo
+
+    # thousands of past payments and documents: only warnings on the console
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    out = seed_demo(get_settings())
+    if out.owner_password:
+        c = out.counts
+        typer.echo(f"Demo merchant created in {out.seconds:.1f} s: {c.get('sales', 0)} sales, "
+                   f"{c.get('refunds', 0)} refunds, {c.get('voids', 0)} void(s) over {c.get('shifts', 0)} shifts; "
+                   f"{c.get('members', 0)} members.")
     else:
         typer.echo("Demo merchant already exists; data kept.")
 

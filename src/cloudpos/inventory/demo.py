@@ -1,5 +1,6 @@
 """Demo stock for the demo merchant: opening stock through real goods receipts (so the ledger is
-real), a few adjustments, one received transfer and one open stocktake with some counts."""
+real), a few adjustments, one received transfer and one open stocktake with some counts (`seed_stocktake`;
+the full demo opens it after its weeks of sales, `stocktake=False` here)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def _qty(units: int) -> str:
 
 
 def seed(db: Session, actor: Actor, store_ids: Sequence[uuid.UUID], product_ids: Sequence[uuid.UUID],
-         rng: random.Random | None = None) -> dict[str, int]:
+         rng: random.Random | None = None, *, stocktake: bool = True) -> dict[str, int]:
     """Runs each step as its own use case (one transaction each). Returns counts of what was made."""
     rng = rng or random.Random(20261127)  # noqa: S311 - demo data, reproducible
     products = catalog.get_products(db, actor, product_ids)
@@ -62,12 +63,23 @@ def seed(db: Session, actor: Actor, store_ids: Sequence[uuid.UUID], product_ids:
             lines=[{"product_id": pid, "quantity": "2"} for pid in ids[:3]]))
         inventory.receive_transfer(db, actor, t.id, ReceiveIn())
         made["transfers"] += 1
-    sample = ids[: min(12, len(ids))]
-    st = inventory.create_stocktake(db, actor, StocktakeIn(store_id=main, scope="products", product_ids=sample,
+    if stocktake:
+        seed_stocktake(db, actor, main, ids, rng)
+        made["stocktakes"] += 1
+    return made
+
+
+def seed_stocktake(db: Session, actor: Actor, store_id: uuid.UUID, product_ids: Sequence[uuid.UUID],
+                   rng: random.Random) -> None:
+    """An open spot check (抽盘) of the first 12 products, half of them counted: what the shelf holds, one
+    piece short now and then (a variance to explain)."""
+    sample = list(product_ids[: min(12, len(product_ids))])
+    st = inventory.create_stocktake(db, actor, StocktakeIn(store_id=store_id, scope="products", product_ids=sample,
                                                            note="月末抽盘"))
-    counts = [CountIn(product_id=pid, quantity=_qty(rng.randint(1, 20)), mode="set")
-              for pid in sample[: len(sample) // 2]]
+    on_hand = inventory.stock_of(db, actor, store_id, sample)
+    counts = []
+    for pid in sample[: len(sample) // 2]:
+        units = max(0, on_hand.get(pid, 0) // 1000 - (1 if rng.random() < 0.3 else 0))
+        counts.append(CountIn(product_id=pid, quantity=_qty(units), mode="set"))
     if counts:
         inventory.record_counts(db, actor, st.id, counts)
-    made["stocktakes"] += 1
-    return made

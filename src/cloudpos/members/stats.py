@@ -105,15 +105,6 @@ def on_sales_document(kind: str, db: Session, actor: Actor, doc: Any) -> None:
         daily(db, tenant_id, day, visits=-1 if kind == "void" else 0, spend_fen=total)
 
 
-def record_visit(db: Session, tenant_id: uuid.UUID, member_id: uuid.UUID, spend_fen: int, at: datetime) -> None:
-    """History without a sales document (the demo's made-up past purchases): the same change a sale makes."""
-    last = db.scalar(select(MemberStats.last_visit_at).where(MemberStats.tenant_id == tenant_id,
-                                                             MemberStats.member_id == member_id))
-    first_today = last is None or program.today(last) != program.today(at)
-    _apply(db, tenant_id, member_id, visits=1, spend_fen=spend_fen, at=at)
-    daily(db, tenant_id, program.today(at), visits=1, spend_fen=spend_fen, active_members=int(first_today))
-
-
 def rebuild(db: Session, actor: Actor, batch: int = 2000) -> dict[str, int]:
     """Recompute every active member's row from their sales documents; commits per batch.
 

@@ -1,13 +1,16 @@
 """Demo promotions for a new merchant: a 满减 on a category, a 买一送一, member prices (会员价) on a few
-products, a time-limited special (特价, ending in 7 days) and a coupon template with 20 anonymous codes.
+products, a time-limited special (特价, a week from `special_from`, default today) and a coupon template with
+20 anonymous codes (`seed_coupons`, valid 30 days from their issue).
 
 `seed(db, actor, *, category_ids, product_ids)` uses the pricing services only (so everything is
-validated and audited like a manager's changes) and does nothing when the merchant has promotions."""
+validated and audited like a manager's changes) and does nothing when the merchant has promotions. The full
+demo (ops/demo_history.py) creates the promotions when the merchant starts trading, runs the special in the
+last days and hands out the coupons three weeks ago, so that its sales history uses them as they ran."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -33,8 +36,10 @@ def _down_to_dime(fen: int) -> int:
     return fen - fen % 10
 
 
-def seed(db: Session, actor: Actor, *, category_ids: list[uuid.UUID], product_ids: list[uuid.UUID]) -> dict[str, int]:
-    """Create the demo promotions; returns what was created (empty when promotions already exist)."""
+def seed(db: Session, actor: Actor, *, category_ids: list[uuid.UUID], product_ids: list[uuid.UUID],
+         special_from: date | None = None, coupons: bool = True) -> dict[str, int]:
+    """Create the demo promotions; returns what was created (empty when promotions already exist).
+    `coupons=False` leaves the coupons to a later `seed_coupons`."""
     if service.list_promotions(db, actor, page_size=1)[1]:
         return {}
     briefs = catalog.product_briefs(db, actor.tenant_id, list(product_ids))
@@ -63,15 +68,22 @@ def seed(db: Session, actor: Actor, *, category_ids: list[uuid.UUID], product_id
         special = pieces[1]
         service.create_promotion(db, actor, PromotionIn(
             name=f"{special.name} 限时特价", rule=SpecialPriceRule(unit_price=_down_to_dime(special.price * 8 // 10)),
-            scope=ScopeIn(product_ids=[special.id]), start_date=today, end_date=today + timedelta(days=7),
+            scope=ScopeIn(product_ids=[special.id]), start_date=special_from or today,
+            end_date=(special_from or today) + timedelta(days=7),
             priority=30, stacks_with_member=False))
         created["promotions"] += 1
     member_priced = pieces[2:5]
     if member_priced:
         created["member_prices"] = service.set_member_prices(db, actor, [
             MemberPriceIn(product_id=b.id, price=_down_to_dime(b.price * 9 // 10)) for b in member_priced])
+    if coupons:
+        created["coupons"] = len(seed_coupons(db, actor))
+    return created
+
+
+def seed_coupons(db: Session, actor: Actor) -> list[str]:
+    """The 满50减5 coupon template and 20 anonymous codes valid 30 days (handed out in the store); their codes."""
     template = service.create_coupon_template(db, actor, CouponTemplateIn(
         name="满50减5", kind="amount_off", value=500, threshold=5000, valid_days=30))
-    created["coupons"] = len(service.issue_coupons(db, actor, CouponIssueIn(
-        template_id=template.id, count=20, reason="开业活动")))
-    return created
+    return [c.code for c in service.issue_coupons(db, actor, CouponIssueIn(
+        template_id=template.id, count=20, reason="开业活动"))]
