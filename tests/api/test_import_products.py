@@ -12,6 +12,7 @@ import secrets
 import time
 import zipfile
 
+import pytest
 from openpyxl import Workbook, load_workbook
 
 from cloudpos.catalog import domain
@@ -197,7 +198,31 @@ def test_import_price_changes_audited_per_product_in_an_intact_chain(client, mer
     assert last["sha256"] == hashlib.sha256(data).hexdigest()
     assert (last["updated"], last["prices_changed"]) == (3, 2)
     count, broken = audit_service.verify_chain(db, merchant.tenant_id)
+    db.rollback()  # end the read (SQLite: its transaction holds the write lock)
     assert broken is None and count >= 5
+    # only the changed columns were written, and a new name is searchable (pinyin initials)
+    items = {p["sku"]: p for p in client.get("/api/v1/products", headers=merchant.owner).json()["items"]}
+    assert (items["P0"]["price"], items["P1"]["cost"], items["P2"]["name"]) == (400, 250, "改名不改价")
+    assert items["P0"]["name"] == "可口可乐 330ml" and items["P2"]["price"] == 350
+    found = client.get("/api/v1/products", headers=merchant.owner, params={"q": "gmbgj"}).json()["items"]
+    assert [p["sku"] for p in found] == ["P2"]
+
+
+def test_import_does_not_wait_for_maintenance_on_products(client, merchant, settings, backend):
+    """PostgreSQL: the importer analyzes `products` inside its transaction when the table has no
+    statistics yet; while VACUUM/ANALYZE holds the table it must go on (with custom plans), not wait."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL only: planner statistics and the ANALYZE lock")
+    import psycopg
+
+    with psycopg.connect(settings.database_url.replace("postgresql+psycopg://", "postgresql://")) as other:
+        other.execute("LOCK TABLE products IN SHARE UPDATE EXCLUSIVE MODE")  # what a running ANALYZE holds
+        started = time.monotonic()
+        r = upload(merchant, xlsx([row(f"V{i}", category="") for i in range(3)]), dry_run=False).json()
+        assert (r["created"], r["written"]) == (3, True), r
+        assert time.monotonic() - started < 5
+        other.rollback()
+    assert client.get("/api/v1/products", headers=merchant.owner, params={"q": "V1"}).json()["total"] == 1
 
 
 def test_barcode_moves_between_products_in_one_file(client, merchant):

@@ -26,6 +26,7 @@ from typing import Any
 
 from fastapi import UploadFile
 from sqlalchemy import bindparam, delete, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloudpos import clock
@@ -323,8 +324,8 @@ _P, _B = Product.__table__, ProductBarcode.__table__
 _EXISTING = select(_P.c.id, _P.c.sku, _P.c.name, _P.c.category_id, _P.c.brand, _P.c.unit, _P.c.price, _P.c.cost,
                    _P.c.tax_rate_bp, _P.c.spec, _P.c.sold_by_weight, _P.c.status, _P.c.low_stock_threshold,
                    _P.c.barcodes, _P.c.search_text, _P.c.version)
-_OWNERS = select(_B.c.code, _P.c.sku).select_from(
-    _B.join(_P, (_P.c.tenant_id == _B.c.tenant_id) & (_P.c.id == _B.c.product_id)))
+_OWNER_IDS = select(_B.c.code, _B.c.product_id)
+_SKUS = select(_P.c.id, _P.c.sku)
 
 
 class _Checker:
@@ -353,9 +354,16 @@ class _Checker:
         existing = {p.sku: p for p in conn.execute(
             _EXISTING.where(_P.c.tenant_id == tid, _P.c.sku.in_(skus)))} if skus else {}
         all_codes = [c for r, _ in rows for c in r.values.get("barcodes", [])]
-        owners: dict[str, str] = {}
+        owners: dict[str, str] = {}  # barcode → the SKU of the product that has it now
         if all_codes:
-            owners = dict(conn.execute(_OWNERS.where(_B.c.tenant_id == tid, _B.c.code.in_(all_codes))).all())
+            owner_ids = dict(conn.execute(_OWNER_IDS.where(_B.c.tenant_id == tid, _B.c.code.in_(all_codes))).all())
+            # Mostly a row's codes are its own product's: only other products' SKUs are fetched (a join
+            # to products for every code made PostgreSQL scan products once per batch).
+            sku_of = {p.id: sku for sku, p in existing.items()}
+            others = {pid for pid in owner_ids.values() if pid not in sku_of}
+            if others:
+                sku_of.update(conn.execute(_SKUS.where(_P.c.tenant_id == tid, _P.c.id.in_(others))).all())
+            owners = {code: sku_of[pid] for code, pid in owner_ids.items() if pid in sku_of}
         self.db.rollback()  # end the read transaction (SQLite: releases the lock between batches)
         valid: list[Row] = []
         for row, errs in rows:
@@ -517,7 +525,7 @@ def write(db: Session, actor: Actor, v: Validation, filename: str, progress: Pro
     `catalog.import` event with the counts and the file's SHA-256."""
     tid = actor.tenant_id
     now = clock.now()
-    _plan_for_growth(db)
+    analyze = [_plan_for_growth] if _statistics_missing(db) else []
     cat_index = categories.path_index(db, tid)
     for key in sorted(v.new_paths, key=len):
         if key not in cat_index:
@@ -531,7 +539,7 @@ def write(db: Session, actor: Actor, v: Validation, filename: str, progress: Pro
     done = prices_changed = 0
     for batch in _spooled(v.spool):
         rows = [(n, vals) for n, vals in batch if n not in v.skip_rows]
-        changes = _write_batch(db, tid, rows, cat_index, now)
+        changes = _write_batch(db, tid, rows, cat_index, now, analyze)
         prices_changed += audit.record_many(db, actor, "catalog.price.change", [
             audit.Entry(target_type="product", target_id=pid, target_label=label, before=before, after=after,
                         details=source) for pid, label, before, after in changes])
@@ -545,17 +553,35 @@ def write(db: Session, actor: Actor, v: Validation, filename: str, progress: Pro
                           "prices_changed": prices_changed, "sha256": v.digest})
 
 
-def _plan_for_growth(db: Session) -> None:
-    """PostgreSQL: while `products` has no planner statistics (a new database: autovacuum has not
-    analyzed it yet), the cached generic plan of the foreign-key check behind every barcode INSERT
-    picks the (tenant_id, status) index and scans all of the tenant's products per row — quadratic:
-    20k rows took 28 s in the barcode INSERTs alone. Custom plans (costed on the table's current
-    size) keep it an index hit; they cost a little planning, so only when the statistics are missing."""
+def _statistics_missing(db: Session) -> bool:
+    """PostgreSQL: `products` has no usable planner statistics (a new database that autovacuum has
+    not analyzed yet). Then the cached generic plan of the foreign-key check behind every barcode
+    INSERT picks the (tenant_id, status) index and scans all of the tenant's products per row —
+    quadratic: 20k rows took 28 s in the barcode INSERTs alone."""
     conn = db.connection()
     if conn.dialect.name != "postgresql":
-        return
+        return False
     known = conn.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'products'::regclass")).scalar()
-    if known is None or known < 10 * BATCH:
+    return known is None or known < 10 * BATCH
+
+
+def _plan_for_growth(db: Session) -> None:
+    """Give the planner statistics that include this transaction's first products (called between the
+    first products INSERT and its barcodes): ANALYZE inside the transaction sees our own rows, and
+    the cached plans are rebuilt. If the table is being analyzed elsewhere (ANALYZE does not wait
+    more than 200 ms here) or we may not analyze it, custom plans — costed on the table's current
+    size, ~6 s slower per 100k rows — keep every check an index hit instead."""
+    conn = db.connection()
+    timeout = conn.execute(text("SELECT current_setting('lock_timeout')")).scalar()
+    try:
+        with db.begin_nested():  # statements through the session: that is what emits the SAVEPOINT
+            db.execute(text("SET LOCAL lock_timeout = '200ms'"))
+            db.execute(text("ANALYZE products"))
+            db.execute(text("SELECT set_config('lock_timeout', :t, true)"), {"t": timeout})
+    except DBAPIError:
+        conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+        return
+    if _statistics_missing(db):  # not the table's owner: ANALYZE only warned
         conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
@@ -568,6 +594,7 @@ def refresh_statistics(db: Session, rows_written: int) -> None:
     try:
         known = db.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'products'::regclass")).scalar()
         if known is None or known < rows_written:
+            db.execute(text("SET LOCAL lock_timeout = '1s'"))  # being analyzed elsewhere: leave it to them
             db.execute(text("ANALYZE products, product_barcodes"))
         db.commit()
     except Exception:  # noqa: BLE001 - statistics are an optimisation; the import is already committed
@@ -576,6 +603,7 @@ def refresh_statistics(db: Session, rows_written: int) -> None:
 
 _COLUMNS = ("name", "brand", "unit", "price", "cost", "tax_rate", "spec", "sold_by_weight", "status",
             "low_stock_threshold")
+_UPDATE_COLUMN = {"tax_rate": "tax_rate_bp"}
 _INSERT_PRODUCTS = insert(_P)
 _UPDATE_PRODUCT = update(_P).where(_P.c.tenant_id == bindparam("b_tenant"), _P.c.id == bindparam("b_id"))
 _INSERT_CODES = insert(_B)
@@ -583,8 +611,10 @@ PriceChange = tuple[uuid.UUID, str, dict[str, int], dict[str, int]]  # product i
 
 
 def _write_batch(db: Session, tid: uuid.UUID, rows: list[tuple[int, dict[str, Any]]],
-                 cat_index: dict[tuple[str, ...], uuid.UUID], now: Any) -> list[PriceChange]:
-    """Write one batch with Core bulk statements (no ORM objects); returns its price changes."""
+                 cat_index: dict[tuple[str, ...], uuid.UUID], now: Any,
+                 after_new_products: list[Callable[[Session], None]]) -> list[PriceChange]:
+    """Write one batch with Core bulk statements (no ORM objects); returns its price changes.
+    `after_new_products`: run (and removed) once products were inserted, before their barcodes."""
     if not rows:
         return []
     conn = db.connection()
@@ -592,7 +622,7 @@ def _write_batch(db: Session, tid: uuid.UUID, rows: list[tuple[int, dict[str, An
         _P.c.tenant_id == tid, _P.c.sku.in_([vals["sku"] for _, vals in rows])))}
     new_products: list[dict[str, Any]] = []
     new_codes: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
+    updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # changed columns → rows
     replace_codes: list[uuid.UUID] = []
     price_changes: list[PriceChange] = []
     for _, vals in rows:
@@ -625,22 +655,26 @@ def _write_batch(db: Session, tid: uuid.UUID, rows: list[tuple[int, dict[str, An
         if (new["price"], new["cost"]) != (old.price, old.cost):
             before = {k: cur[k] for k in ("price", "cost") if cur[k] != new[k]}
             price_changes.append((old.id, f"{old.sku} {new['name']}", before, {k: new[k] for k in before}))
-        search = old.search_text if (new["name"], new["brand"], codes) == (old.name, old.brand, old_codes) \
-            else domain.search_text(new["name"], old.sku, new["brand"], codes)
-        updates.append({"b_tenant": tid, "b_id": old.id, "name": new["name"], "brand": new["brand"],
-                        "unit": new["unit"], "price": new["price"], "cost": new["cost"],
-                        "tax_rate_bp": new["tax_rate"], "spec": new["spec"], "sold_by_weight": new["sold_by_weight"],
-                        "status": new["status"], "low_stock_threshold": new["low_stock_threshold"],
-                        "category_id": new_cat, "barcodes": codes, "search_text": search,
-                        "version": old.version + 1, "updated_at": now})
+        # only the columns that change: a price list updates two columns, not the barcodes and search text
+        change = {_UPDATE_COLUMN.get(k, k): new[k] for k in _COLUMNS if new[k] != cur[k]}
+        if new_cat != old.category_id:
+            change["category_id"] = new_cat
+        if codes != old_codes:
+            change["barcodes"] = codes
+        if (new["name"], new["brand"], codes) != (old.name, old.brand, old_codes):
+            change["search_text"] = domain.search_text(new["name"], old.sku, new["brand"], codes)
+        updates.setdefault(tuple(change), []).append(
+            {"b_tenant": tid, "b_id": old.id, **change, "version": old.version + 1, "updated_at": now})
         if codes != old_codes:
             replace_codes.append(old.id)
             new_codes.extend({"tenant_id": tid, "code": c, "product_id": old.id, "position": i}
                              for i, c in enumerate(codes))
     if new_products:
         conn.execute(_INSERT_PRODUCTS, new_products)  # executemany: one prepared statement, no ORM bookkeeping
-    if updates:
-        conn.execute(_UPDATE_PRODUCT, updates)
+        while after_new_products:
+            after_new_products.pop()(db)
+    for same_columns in updates.values():  # executemany needs the same columns in every row
+        conn.execute(_UPDATE_PRODUCT, same_columns)
     for i in range(0, len(replace_codes), 500):
         conn.execute(delete(ProductBarcode).where(ProductBarcode.tenant_id == tid,
                                                   ProductBarcode.product_id.in_(replace_codes[i:i + 500])))
