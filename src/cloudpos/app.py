@@ -6,13 +6,13 @@ import contextlib
 import importlib
 import time
 import uuid
-from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -83,6 +83,56 @@ class _BodyTooLarge(Exception):
     pass
 
 
+class RequestContext:
+    """Request id, locale and the security headers; refuses cross-site cookie writes and NUL bytes in the
+    query. A plain ASGI middleware: `@app.middleware("http")` (BaseHTTPMiddleware) runs every request in an
+    extra task with streams in between, about a millisecond of CPU per request on this machine."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request = Request(scope)
+        request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        request.state.request_id = request_id
+        locale = _resolve_locale(request)
+        request.state.locale = locale
+        lang = request.query_params.get("lang")
+        set_lang = bool(lang and normalize_locale(lang))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
+                headers["X-Request-ID"] = request_id
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("X-Frame-Options", "DENY")
+                headers.setdefault("Referrer-Policy", "same-origin")
+                if set_lang:
+                    cookie = Response()
+                    cookie.set_cookie(LANG_COOKIE, locale, max_age=365 * 86400, samesite="lax")
+                    headers.append("set-cookie", cookie.headers["set-cookie"])
+            await send(message)
+
+        token = current_locale.set(locale)
+        try:
+            refusal = None
+            if request.method not in ("GET", "HEAD", "OPTIONS") and _cross_site_cookie_post(request):
+                refusal = Forbidden("Cross-site request refused.", code="csrf")
+            elif _nul_in_query(request):  # PostgreSQL text cannot hold NUL: refuse it here, not with a 500 later
+                refusal = Invalid(errors=[FieldError("query", "Invalid value.", {}, "nul_byte")])
+            if refusal is not None:
+                await problem_response(refusal, request)(scope, receive, send_with_headers)
+                return
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            current_locale.reset(token)
+
+
 def _wants_html(request: Request) -> bool:
     path = request.url.path
     return not (path.startswith("/api/") or path in ("/healthz", "/openapi.json"))
@@ -114,32 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.secret = settings.resolved_secret()
 
-    @app.middleware("http")
-    async def context_middleware(request: Request, call_next: Any) -> Response:
-        started = time.perf_counter()
-        request.state.request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
-        locale = _resolve_locale(request)
-        request.state.locale = locale
-        token = current_locale.set(locale)
-        try:
-            if request.method not in ("GET", "HEAD", "OPTIONS") and _cross_site_cookie_post(request):
-                return problem_response(Forbidden("Cross-site request refused.", code="csrf"), request)
-            if _nul_in_query(request):  # PostgreSQL text cannot hold NUL: refuse it here, not with a 500 later
-                return problem_response(Invalid(errors=[FieldError("query", "Invalid value.", {}, "nul_byte")]),
-                                        request)
-            response = await call_next(request)
-        finally:
-            current_locale.reset(token)
-        ms = (time.perf_counter() - started) * 1000
-        response.headers["Server-Timing"] = f"app;dur={ms:.2f}"
-        response.headers["X-Request-ID"] = request.state.request_id
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.query_params.get("lang") and normalize_locale(request.query_params.get("lang")):
-            response.set_cookie(LANG_COOKIE, locale, max_age=365 * 86400, samesite="lax")
-        return response
-
+    app.add_middleware(RequestContext)
     app.add_middleware(BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
     _install_error_handlers(app)
     apis, pages = {}, []
