@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import String, bindparam, cast, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
 from cloudpos import clock
@@ -127,10 +127,15 @@ def _open_session(db: Session, emp: Employee, *, ip: str, user_agent: str, kind:
 
 
 # Every request runs these: built once with bound parameters (building them cost about as much as running them).
-_OVERRIDES = select(EmployeePermission.code, EmployeePermission.effect).where(
-    EmployeePermission.tenant_id == bindparam("a_tenant"), EmployeePermission.employee_id == bindparam("a_employee"))
-_STORES = select(EmployeeStore.store_id).where(EmployeeStore.tenant_id == bindparam("a_tenant"),
-                                               EmployeeStore.employee_id == bindparam("a_employee"))
+# The employee's permission overrides and stores in one round trip: (code, "grant"|"deny") rows, then
+# (store id as text, "store") rows.
+_OVERRIDES_AND_STORES = union_all(
+    select(EmployeePermission.code.label("a"), EmployeePermission.effect.label("b")).where(
+        EmployeePermission.tenant_id == bindparam("a_tenant"),
+        EmployeePermission.employee_id == bindparam("a_employee")),
+    select(cast(EmployeeStore.store_id, String).label("a"), literal("store", String).label("b")).where(
+        EmployeeStore.tenant_id == bindparam("a_tenant"), EmployeeStore.employee_id == bindparam("a_employee")),
+)
 _BY_TOKEN = (select(AuthSession, Employee, Role, Tenant)
              .join(Employee, (Employee.tenant_id == AuthSession.tenant_id) & (Employee.id == AuthSession.employee_id))
              .join(Role, (Role.tenant_id == Employee.tenant_id) & (Role.id == Employee.role_id))
@@ -144,8 +149,9 @@ def load_actor(db: Session, emp: Employee, *, ip: str = "", session_id: uuid.UUI
     role = role if role is not None else db.get(Role, (emp.tenant_id, emp.role_id))
     db.flush()  # plain Core below: pending changes to the employee's overrides or stores first
     conn, who = db.connection(), {"a_tenant": emp.tenant_id, "a_employee": emp.id}
-    overrides = conn.execute(_OVERRIDES, who).all()
-    stores = conn.execute(_STORES, who).scalars().all()
+    rows = conn.execute(_OVERRIDES_AND_STORES, who).all()
+    overrides = [(a, b) for a, b in rows if b != "store"]
+    stores = [uuid.UUID(a) for a, b in rows if b == "store"]
     grants = {c for c, e in overrides if e == "grant"}
     denies = {c for c, e in overrides if e == "deny"}
     perms = effective(set(role.permissions if role else ()), grants, denies)
