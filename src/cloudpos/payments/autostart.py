@@ -33,11 +33,12 @@ def ensure_local_sandbox(url: str) -> None:
     with _lock:
         if url in _started or _listening("127.0.0.1", parts.port):
             return
+        from cloudpos.payments.config import sandbox_dir
         from cloudpos.payments.providers.sandbox import credentials
         from cloudpos.payments.sandbox.app import serve_in_thread
 
-        try:
-            serve_in_thread(credentials(), port=parts.port)
+        try:  # the books on disk: the demo's wallet sales stay refundable after a restart
+            serve_in_thread(credentials(), port=parts.port, books=sandbox_dir() / "ledger.json")
         except (OSError, RuntimeError, SystemExit):  # another process won the port: it serves the same keys
             log.warning("payments sandbox not started here", url=url)
             return

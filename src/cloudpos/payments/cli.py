@@ -44,9 +44,10 @@ def sandbox_cmd(port: int = typer.Option(8900, help="Port on 127.0.0.1"),
     1305… system error (charged), 1306… never confirmed, 1307… tampered answer."""
     import uvicorn
 
+    from cloudpos.payments.config import sandbox_dir
     from cloudpos.payments.providers.sandbox import credentials
     from cloudpos.payments.sandbox.app import create_sandbox_app
 
-    app = create_sandbox_app(credentials(), slow_seconds=slow_seconds)
+    app = create_sandbox_app(credentials(), slow_seconds=slow_seconds, books=sandbox_dir() / "ledger.json")
     typer.echo(f"Payments sandbox on http://127.0.0.1:{port}  (WeChat Pay: /pay/micropay · Alipay: /gateway.do)")
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)

@@ -17,6 +17,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -30,8 +31,9 @@ from cloudpos.payments.sandbox.ledger import Ledger
 from cloudpos.payments.sandbox.state import SandboxState
 
 
-def create_sandbox_app(creds: SandboxCredentials, slow_seconds: float = 15.0) -> Starlette:
-    state = SandboxState(creds=creds, ledger=Ledger(slow_seconds=slow_seconds))
+def create_sandbox_app(creds: SandboxCredentials, slow_seconds: float = 15.0, books: Path | None = None) -> Starlette:
+    """`books`: a file to keep the ledger in across restarts (the demo's); in memory only without one."""
+    state = SandboxState(creds=creds, ledger=Ledger(slow_seconds=slow_seconds, path=books))
 
     def bind(fn: Any) -> Any:
         async def endpoint(request: Request) -> Response:
@@ -115,12 +117,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve_in_thread(creds: SandboxCredentials, port: int = 0, slow_seconds: float = 15.0) -> RunningSandbox:
+def serve_in_thread(creds: SandboxCredentials, port: int = 0, slow_seconds: float = 15.0,
+                    books: Path | None = None) -> RunningSandbox:
     """Start the sandbox on 127.0.0.1 in a daemon thread (tests, the demo); `.stop()` ends it."""
     import uvicorn
 
     port = port or free_port()
-    app = create_sandbox_app(creds, slow_seconds=slow_seconds)
+    app = create_sandbox_app(creds, slow_seconds=slow_seconds, books=books)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            access_log=False, lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True, name="payments-sandbox")

@@ -14,15 +14,19 @@ scripted per out_trade_no through the admin endpoint:
     other  success
 
 A payment code can be used once (as real codes). Tests assert on the books: charged exactly once,
-or reversed.
+or reversed. With a `path` (the demo's sandbox: var/payments-sandbox/ledger.json) the books are kept
+on disk, so a refund after a restart still finds the trade it refunds.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
 import threading
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 SCENARIOS = {
     "1300": "success",
@@ -68,7 +72,7 @@ class Trade:
 
 
 class Ledger:
-    def __init__(self, slow_seconds: float = 15.0) -> None:
+    def __init__(self, slow_seconds: float = 15.0, path: Path | None = None) -> None:
         self.lock = threading.RLock()
         self.trades: dict[tuple[str, str], Trade] = {}
         self.scripts: dict[str, Script] = {}
@@ -76,6 +80,29 @@ class Ledger:
         self.slow_seconds = slow_seconds
         self.requests = 0
         self.rejected_signatures = 0
+        self.path = path
+        self._load()
+
+    def _load(self) -> None:
+        if self.path is None or not self.path.exists():
+            return
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            trades = [Trade(**t) for t in data.get("trades", [])]
+        except (OSError, ValueError, TypeError):
+            return  # unreadable books: start empty rather than not at all
+        self.trades = {(t.protocol, t.out_trade_no): t for t in trades}
+        self.used_codes = {str(k): str(v) for k, v in data.get("used_codes", {}).items()}
+
+    def _save(self) -> None:
+        """Write the books (called with the lock held, after every change)."""
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"trades": [t.as_dict() for t in self.trades.values()],
+                                   "used_codes": self.used_codes}, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, self.path)
 
     def reset(self) -> None:
         with self.lock:
@@ -83,6 +110,7 @@ class Ledger:
             self.scripts.clear()
             self.used_codes.clear()
             self.requests = self.rejected_signatures = 0
+            self._save()
 
     def script(self, out_trade_no: str, outcome: str, queries: int = 2) -> None:
         if outcome not in OUTCOMES:
@@ -116,6 +144,7 @@ class Ledger:
                 self._charge(trade)
             elif script.outcome == "notenough":
                 trade.state = PAYERROR
+            self._save()
         return trade
 
     def tombstone(self, protocol: str, out_trade_no: str) -> Trade:
@@ -124,6 +153,7 @@ class Ledger:
                       state=REVOKED, trade_no="", reversed=True)
         with self.lock:
             self.trades[(protocol, out_trade_no)] = trade
+            self._save()
         return trade
 
     def on_query(self, trade: Trade) -> None:
@@ -133,6 +163,7 @@ class Ledger:
                 trade.queries_left -= 1
                 if trade.queries_left < 0:
                     self._charge(trade)
+            self._save()
 
     def reverse(self, trade: Trade) -> None:
         with self.lock:
@@ -141,6 +172,7 @@ class Ledger:
                 trade.reversed = True
             elif trade.state == PAYERROR:
                 trade.state = CLOSED
+            self._save()
 
     def refund(self, trade: Trade, out_refund_no: str, amount_fen: int) -> str | None:
         """None when done (or already done with this number); else an error code."""
@@ -153,6 +185,7 @@ class Ledger:
                 return "REFUND_FEE_INVALID"
             trade.refunds[out_refund_no] = amount_fen
             trade.refunded_fen += amount_fen
+            self._save()
             return None
 
     def _charge(self, trade: Trade) -> None:
