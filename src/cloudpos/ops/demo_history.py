@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import secrets
 import socket
 import uuid
 from collections import Counter
@@ -473,9 +474,12 @@ class Replay:
                               card_last4=f"{rng.randrange(10_000):04d}", approval_code=f"{rng.randrange(10**6):06d}")]
         # the customer's payment code (付款码, single use): WeChat's start 10–15, Alipay's 25–30; the sandbox reads
         # its first four digits as the scenario (1300: paid at once; 28xx: not a scenario, paid at once)
+        # (drawn from the system's randomness, not the replay's: the sandbox keeps its books in var/ across
+        # databases, and a code it has seen before is refused as used)
         prefix = "1300" if method == "wechat" else "28"
-        return [PaymentIn(method=method, amount=amount,
-                          auth_code=prefix + f"{rng.randrange(10 ** (18 - len(prefix))):0{18 - len(prefix)}d}")]
+        digits = 18 - len(prefix)
+        code = prefix + f"{secrets.randbelow(10 ** digits):0{digits}d}"
+        return [PaymentIn(method=method, amount=amount, auth_code=code)]
 
     def _correction(self, plan: ShiftPlan, t: float) -> None:
         """修改订单: a piece scanned twice; the manager voids the sale, the cashier sells it again corrected."""
