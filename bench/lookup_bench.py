@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -45,11 +46,16 @@ def summary(label: str, ms: list[float]) -> str:
             f"p99={pct(ms, 99):6.3f} ms  mean={statistics.fmean(ms):6.3f} ms")
 
 
+_TEMP_DIRS: list[Path] = []
+
+
 def database(backend: str) -> str:
     from dbs import pg_base_url
 
     if backend == "sqlite":
-        path = Path(tempfile.mkdtemp(prefix="cloudpos-bench-")) / "lookup.db"
+        folder = Path(tempfile.mkdtemp(prefix="cloudpos-bench-"))
+        _TEMP_DIRS.append(folder)
+        path = folder / "lookup.db"
         return f"sqlite:///{path}"
     import psycopg
 
@@ -141,7 +147,9 @@ def run(backend: str, n: int, lookups: int) -> None:
 
     url = database(backend)
     upgrade(Settings(database_url=url).db_url)
-    app = create_app(Settings(database_url=url, var_dir=Path(tempfile.mkdtemp()), log_json=False))
+    var = Path(tempfile.mkdtemp(prefix="cloudpos-bench-var-"))
+    _TEMP_DIRS.append(var)
+    app = create_app(Settings(database_url=url, var_dir=var, log_json=False))
     client = TestClient(app)
     r = client.post("/api/v1/signup", json={
         "merchant_name": "压测超市", "store_name": "一号店", "address": "上海", "phone": "021-1",
@@ -222,10 +230,29 @@ def main() -> None:
     ap.add_argument("--products", type=int, default=200_000)
     ap.add_argument("--lookups", type=int, default=3000)
     ap.add_argument("--backend", default="both", choices=["sqlite", "postgresql", "both"])
-    args = ap.parse_args()
     os.environ.setdefault("CLOUDPOS_LOG_JSON", "false")
+    ap.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    args = ap.parse_args()
     for backend in (["sqlite", "postgresql"] if args.backend == "both" else [args.backend]):
-        run(backend, args.products, args.lookups)
+        try:
+            run(backend, args.products, args.lookups)
+        finally:
+            if not args.keep:
+                drop(backend)
+
+
+def drop(backend: str) -> None:
+    """Remove the benchmark's database (~180 MB of SQLite at 200k products) and temporary folders."""
+    while _TEMP_DIRS:
+        shutil.rmtree(_TEMP_DIRS.pop(), ignore_errors=True)
+    if backend == "sqlite":
+        return
+    import psycopg
+    from dbs import pg_base_url
+
+    admin = pg_base_url().replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute('DROP DATABASE IF EXISTS "cloudpos_bench_lookup" WITH (FORCE)')
 
 
 if __name__ == "__main__":
