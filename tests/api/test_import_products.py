@@ -319,3 +319,42 @@ def test_sweep_removes_uploads_older_than_a_day(tmp_path):
     assert importing.sweep(tmp_path) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh.xlsx", "notes.txt"]
     assert importing.sweep(tmp_path / "missing") == 0
+
+
+def test_price_changes_by_import_need_the_price_permission_and_the_approval(client, merchant):
+    """The product page's rules hold for a file too: no 'change prices' permission → refused; price changes
+    under approval → only a manager may import them. All or nothing: a refused file writes nothing."""
+    m = merchant
+    assert upload(m, xlsx([row("P1", category="")]), dry_run=False).status_code == 200
+
+    def staff(perms: list[str]) -> dict:
+        code = f"r{secrets.token_hex(3)}"
+        r = client.post("/api/v1/roles", headers=m.owner, json={"code": code, "name": code, "permissions": perms})
+        assert r.status_code == 201, r.text
+        username = f"u{secrets.token_hex(3)}"
+        m.add_employee(username, role=code)
+        return m.login(username)
+
+    def upload_as(headers, data):
+        return client.post("/api/v1/products/import", headers=headers, data={"dry_run": "false"},
+                           files={"file": ("products.xlsx", data, "application/octet-stream")})
+
+    def price(sku):
+        return client.get("/api/v1/products", headers=m.owner, params={"q": sku}).json()["items"]
+
+    clerk = staff(["catalog.view", "catalog.edit", "catalog.import"])
+    r = upload_as(clerk, xlsx([row("P1", category="", price="4.00"), row("P2", category="")]))
+    assert r.status_code == 403 and "P1" in r.json()["detail"], r.text
+    assert [p["price"] for p in price("P1")] == [350] and price("P2") == []  # nothing written
+    r = upload_as(clerk, xlsx([row("P1", category=""), row("P2", category="")]))  # same prices: fine
+    assert r.status_code == 200 and r.json()["created"] == 1, r.text
+
+    r = client.patch("/api/v1/merchant/settings", headers=m.owner, json={"approval_required": ["catalog.price.change"]})
+    assert r.status_code == 200, r.text
+    pricer = staff(["catalog.view", "catalog.edit", "catalog.price.edit", "catalog.import"])
+    r = upload_as(pricer, xlsx([row("P1", category="", price="4.00")]))
+    assert r.status_code == 409 and r.json()["code"] == "approval_required", r.text
+    assert [p["price"] for p in price("P1")] == [350]
+    r = upload_as(m.owner, xlsx([row("P1", category="", price="4.00")]))  # a manager may
+    assert r.status_code == 200 and r.json()["updated"] == 1, r.text
+    assert [p["price"] for p in price("P1")] == [400]

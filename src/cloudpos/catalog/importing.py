@@ -35,7 +35,7 @@ from cloudpos.catalog import categories, domain, xlsx
 from cloudpos.catalog.models import ImportJob, Product, ProductBarcode
 from cloudpos.catalog.schemas import ImportJobOut, ImportResult, RowError
 from cloudpos.context import Actor
-from cloudpos.errors import Conflict, FieldError, Invalid, NotFound, Problem
+from cloudpos.errors import Conflict, FieldError, Forbidden, Invalid, NotFound, Problem
 from cloudpos.i18n import N_, gettext
 from cloudpos.ids import uuid7
 
@@ -540,6 +540,8 @@ def write(db: Session, actor: Actor, v: Validation, filename: str, progress: Pro
     for batch in _spooled(v.spool):
         rows = [(n, vals) for n, vals in batch if n not in v.skip_rows]
         changes = _write_batch(db, tid, rows, cat_index, now, analyze)
+        if changes:
+            _check_price_rights(db, actor, changes)
         prices_changed += audit.record_many(db, actor, "catalog.price.change", [
             audit.Entry(target_type="product", target_id=pid, target_label=label, before=before, after=after,
                         details=source) for pid, label, before, after in changes])
@@ -551,6 +553,23 @@ def write(db: Session, actor: Actor, v: Validation, filename: str, progress: Pro
                  details={"created": r.created, "updated": r.updated, "unchanged": r.unchanged,
                           "skipped": r.skipped, "rows": r.rows, "categories_created": r.categories_created,
                           "prices_changed": prices_changed, "sha256": v.digest})
+
+
+def _check_price_rights(db: Session, actor: Actor, changes: list[PriceChange]) -> None:
+    """A file that changes existing products' prices or costs is held to the same rules as the product page:
+    the permission to change prices, and a manager when the merchant has price changes approved. The import
+    is all or nothing, so a refusal here writes nothing."""
+    from cloudpos.approvals import service as approvals
+
+    first = changes[0][1]
+    if not actor.can("catalog.price.edit"):
+        raise Forbidden(N_("This file changes the price or cost of existing products (first: %(product)s). "
+                           "Changing prices needs the permission to change prices."),
+                        params={"product": first}, extra={"permission": "catalog.price.edit"})
+    if approvals.required(db, actor.tenant_id, "catalog.price.change") and not actor.can("approval.decide"):
+        raise Conflict(N_("This file changes the price or cost of existing products (first: %(product)s), and "
+                          "price changes need a manager's approval here: ask a manager to import it."),
+                       params={"product": first}, code="approval_required")
 
 
 def _statistics_missing(db: Session) -> bool:
