@@ -49,8 +49,28 @@ def serve(host: str = typer.Option(None, help="Default: CLOUDPOS_HOST or 127.0.0
     host, port = host or s.host, port or s.port
     _print_demo_credentials()
     typer.echo(f"cloudpos is serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run("cloudpos.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)
+    consumer = None
+    if s.run_jobs if s.run_jobs is not None else not s.redis_url:
+        from cloudpos.ops.scheduler import start_in_process
+
+        consumer = start_in_process()
+    try:
+        uvicorn.run("cloudpos.app:create_app", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning", access_log=False)
+    finally:
+        if consumer is not None:
+            consumer.stop()
+
+
+@app.command()
+def worker() -> None:
+    """Run the scheduled jobs (cloud mode, with CLOUDPOS_REDIS_URL): payments reconciliation and due campaigns
+    every minute, birthdays at 09:00 and the nightly member jobs at 02:00 Beijing time."""
+    from cloudpos.logging import configure
+    from cloudpos.ops.scheduler import run_worker
+
+    configure(get_settings().log_json)
+    run_worker()
 
 
 @demo_app.command("seed")

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
 
     database_url: str = Field(default=f"sqlite:///{VAR / 'cloudpos.db'}")
     redis_url: str | None = None
+    # Scheduled jobs inside `cloudpos serve`: by default yes without Redis (embedded), no with it (cloud mode
+    # runs `cloudpos worker` once per deployment instead)
+    run_jobs: bool | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = ""  # how customers' phones reach this server (e-receipt QR codes); default http://host:port
