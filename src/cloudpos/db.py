@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, MetaData, Uuid, create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -97,8 +97,34 @@ def make_engine(url: str, **kw: Any) -> Engine:
     if "poolclass" not in kw:
         kw.setdefault("pool_size", 10)
         kw.setdefault("max_overflow", 20)
-    kw.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kw)
+    engine = create_engine(url, **kw)
+    if kw.get("pool_pre_ping") is None:
+        event.listen(engine, "checkin", _mark_idle)
+        event.listen(engine, "checkout", _ping_if_idle)
+    return engine
+
+
+PING_AFTER_IDLE_S = 10.0
+
+
+def _mark_idle(dbapi_conn: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+    """SQLAlchemy's pool_pre_ping costs a round trip on every check-out, i.e. on every request. A connection
+    handed back less than PING_AFTER_IDLE_S ago is alive (a server restart in between fails that one
+    request, as it would mid-request anyway); an older one is pinged and, if dead, replaced."""
+    since = record.info.get("idle_since")
+    if since is not None and time.monotonic() - since < PING_AFTER_IDLE_S:
+        return
+    try:
+        cur = dbapi_conn.cursor()
+        cur.execute("SELECT 1")
+        cur.close()
+        dbapi_conn.rollback()
+    except Exception as exc:  # noqa: BLE001 - any failure means: drop this connection, take a fresh one
+        raise DisconnectionError() from exc
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
