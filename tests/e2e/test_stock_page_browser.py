@@ -40,7 +40,9 @@ def test_store_threshold_form_and_stock_export(browser, live_server, artifacts, 
         assert "偏低" not in row.inner_text()  # 3 on hand, the product's threshold is 2
         row.locator("[data-testid=threshold-edit]").click()
         field = row.locator("[data-testid=threshold-input]")
-        assert page.evaluate("document.activeElement.dataset.testid") == "threshold-input"
+        # the field takes the focus (Alpine's next tick after the click)
+        page.wait_for_function("document.activeElement && document.activeElement.dataset.testid === 'threshold-input'",
+                               timeout=5000)
         field.fill("-1")
         row.locator("[data-testid=threshold-save]").click()
         assert "留空" in row.locator("[data-testid=threshold-error]").inner_text()  # refused in the page
