@@ -96,6 +96,12 @@ def test_demo_seed_tells_one_consistent_story(app, client, settings):
     assert report["kind"] == "Z" and report["sales_count"] > 0 and report["difference"] is not None
     analytics = client.get(f"{API}/member-analytics", headers=owner).json()
     assert analytics["activity"]["active"] == overview["activity"]["active"]
+    methods = {m["code"]: m for m in client.get(f"{API}/payment-methods", headers=owner).json()}
+    assert (methods["card"]["fee_rate_bp"], methods["card"]["settlement_cycle_days"]) == (60, 1)
+    with factory() as db:  # a merchant that trades: the getting-started guide has nothing left to show
+        from cloudpos.web.views import GUIDE_STEPS, guide_done
+
+        assert guide_done(db, tenant_id) == {key for key, *_ in GUIDE_STEPS}
 
     # a second run keeps the data
     assert seed(settings) is None

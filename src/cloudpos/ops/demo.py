@@ -136,6 +136,7 @@ def _set_up(factory, actor, dclock: history.DemoClock, cal: history.Calendar,  #
     from cloudpos.catalog import service as catalog
     from cloudpos.inventory import demo as inventory_demo
     from cloudpos.members import demo as members_demo
+    from cloudpos.payments import demo as payments_demo
     from cloudpos.pricing import demo as pricing_demo
 
     with _session(factory, actor) as db:
@@ -149,6 +150,8 @@ def _set_up(factory, actor, dclock: history.DemoClock, cal: history.Calendar,  #
     with _session(factory, actor) as db:
         members_demo.seed_program(db, actor)
     dclock.tick(5 * 60)
+    with _session(factory, actor) as db:
+        payments_demo.seed(db, actor)
     with _session(factory, actor) as db:
         categories = [c.id for c in catalog.list_categories(db, actor) if c.depth == 0]
         # the week's special runs in the last days of the history (and on into the coming days)
