@@ -45,8 +45,8 @@ TIMEZONES: list[tuple[str, str]] = [
 ]
 LANGUAGES: list[tuple[str, str]] = [("zh_CN", "中文（简体）"), ("en", "English")]
 CASH_ROUNDING: list[tuple[str, str]] = [
-    ("none", N_("No rounding")), ("jiao_down", N_("Drop the fen (down to 0.1 yuan)")),
-    ("jiao_nearest", N_("Nearest 0.1 yuan")), ("yuan_down", N_("Drop jiao and fen (down to whole yuan)")),
+    ("none", N_("No rounding")), ("jiao_down", N_("Down to 0.1 yuan")),
+    ("jiao_nearest", N_("Nearest 0.1 yuan")), ("yuan_down", N_("Down to whole yuan")),
     ("yuan_nearest", N_("Nearest whole yuan")),
 ]
 NEGATIVE_STOCK: list[tuple[str, str]] = [
