@@ -8,6 +8,7 @@ import io
 import re
 
 import pytest
+from browser import log_in
 from openpyxl import Workbook
 
 from cloudpos.catalog import domain
@@ -45,12 +46,7 @@ def test_import_report_confirm_and_find(browser, live_server, artifacts, merchan
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = context.new_page()
     try:
-        page.goto(f"{base}/login")
-        page.fill("#f-merchant_code", m.code)
-        page.fill("#f-username", "owner")
-        page.fill("#f-password", OWNER_PASSWORD)
-        page.click("[data-testid=login-submit]")
-        page.wait_for_url(re.compile(r"/(\?.*)?$"))
+        log_in(page, base, m.code, "owner", OWNER_PASSWORD)
 
         page.goto(f"{base}/catalog/import")
         page.set_input_files("[data-testid=import-file]", str(bad_file))

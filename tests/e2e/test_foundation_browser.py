@@ -7,6 +7,7 @@ import re
 import secrets
 
 import pytest
+from browser import log_in
 
 pytestmark = pytest.mark.e2e
 
@@ -19,12 +20,7 @@ def _shot(page, artifacts, name: str) -> None:
 
 
 def _login(page, base: str, code: str, username: str, password: str, query: str = "") -> None:
-    page.goto(f"{base}/login{query}")
-    page.fill("#f-merchant_code", code)
-    page.fill("#f-username", username)
-    page.fill("#f-password", password)
-    page.click("[data-testid=login-submit]")
-    page.wait_for_url(re.compile(r"/(\?.*)?$"))
+    log_in(page, base, code, username, password, query=query)
 
 
 def _logout(page) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from browser import log_in
 
 pytestmark = pytest.mark.e2e
 OWNER_PASSWORD = "Owner-pass-1"  # tests/conftest.py signs the merchant up with it
@@ -31,12 +32,7 @@ def test_owner_edits_tier_segment_campaign_and_member_coupons(browser, live_serv
     desk.set_default_timeout(10_000)
     page = desk.new_page()
     try:
-        page.goto(f"{live_server.url}/login")
-        page.fill("#f-merchant_code", m.code)
-        page.fill("#f-username", "owner")
-        page.fill("#f-password", OWNER_PASSWORD)
-        page.click("[data-testid=login-submit]")
-        page.wait_for_url(re.compile(r"/(\?.*)?$"))
+        log_in(page, live_server.url, m.code, "owner", OWNER_PASSWORD)
 
         # tier: the silver tier gets a new name, a 6 % discount and a birthday coupon
         page.goto(f"{live_server.url}/member-tiers")

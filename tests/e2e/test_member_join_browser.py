@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from browser import log_in
 
 pytestmark = pytest.mark.e2e
 OWNER_PASSWORD = "Owner-pass-1"  # tests/conftest.py signs the merchant up with it
@@ -52,12 +53,7 @@ def test_member_joins_on_a_phone(browser, live_server, merchant, artifacts):
     desk.set_default_timeout(10_000)
     page = desk.new_page()
     try:
-        page.goto(f"{live_server.url}/login")
-        page.fill("#f-merchant_code", merchant.code)
-        page.fill("#f-username", "owner")
-        page.fill("#f-password", OWNER_PASSWORD)
-        page.click("[data-testid=login-submit]")
-        page.wait_for_url(re.compile(r"/(\?.*)?$"))
+        log_in(page, live_server.url, merchant.code, "owner", OWNER_PASSWORD)
         page.goto(f"{live_server.url}/members?q=13800138000")
         row = page.locator("[data-testid=member-table] tbody tr")
         assert row.count() == 1 and "陈小姐" in row.inner_text() and "138****8000" in row.inner_text()

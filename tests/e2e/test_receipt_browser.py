@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from browser import log_in
 
 OWNER_PASSWORD = "Owner-pass-1"  # the `merchant` fixture's owner (tests/conftest.py)
 
@@ -13,12 +14,7 @@ pytestmark = pytest.mark.e2e
 
 
 def _login(page, base: str, code: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#f-merchant_code", code)
-    page.fill("#f-username", "owner")
-    page.fill("#f-password", OWNER_PASSWORD)
-    page.click("[data-testid=login-submit]")
-    page.wait_for_url(re.compile(r"/(\?.*)?$"))
+    log_in(page, base, code, "owner", OWNER_PASSWORD)
 
 
 def test_e_receipt_on_a_phone(browser, live_server, client, merchant, artifacts):

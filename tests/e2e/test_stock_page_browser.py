@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from browser import log_in
 from openpyxl import load_workbook
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
@@ -28,12 +29,7 @@ def test_store_threshold_form_and_stock_export(browser, live_server, artifacts, 
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
-        page.goto(f"{live_server.url}/login")
-        page.fill("#f-merchant_code", merchant.code)
-        page.fill("#f-username", "owner")
-        page.fill("#f-password", OWNER_PASSWORD)
-        page.click("[data-testid=login-submit]")
-        page.wait_for_url(re.compile(r"/(\?.*)?$"))
+        log_in(page, live_server.url, merchant.code, "owner", OWNER_PASSWORD)
 
         page.goto(f"{live_server.url}/inventory/stock?q=NFSQ")
         row = page.locator(f"tr[data-product='{p['id']}']")

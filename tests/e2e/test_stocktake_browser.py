@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from browser import log_in
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
 from test_inventory_support import make_product, receive  # noqa: E402
@@ -34,12 +35,7 @@ def test_stocktake_with_a_variance_posts_and_changes_stock(browser, live_server,
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
-        page.goto(f"{live_server.url}/login")
-        page.fill("#f-merchant_code", merchant.code)
-        page.fill("#f-username", "owner")
-        page.fill("#f-password", OWNER_PASSWORD)
-        page.click("[data-testid=login-submit]")
-        page.wait_for_url(re.compile(r"/(\?.*)?$"))
+        log_in(page, live_server.url, merchant.code, "owner", OWNER_PASSWORD)
 
         page.goto(f"{live_server.url}/inventory/stocktakes/new")
         _shot(page, artifacts, "zh-stocktake-new-1280")
