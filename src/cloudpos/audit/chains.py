@@ -24,8 +24,6 @@ from cloudpos.audit.models import ChainHead
 
 _HEAD = ChainHead.__table__
 _WHERE = (_HEAD.c.tenant_id == bindparam("h_tenant"), _HEAD.c.chain == bindparam("h_chain"))
-_ADVANCE = (update(_HEAD).where(*_WHERE).values(last_seq=_HEAD.c.last_seq + 1)
-            .returning(_HEAD.c.last_seq, _HEAD.c.last_hash))
 _ADVANCE_N = (update(_HEAD).where(*_WHERE).values(last_seq=_HEAD.c.last_seq + bindparam("h_n"))
               .returning(_HEAD.c.last_seq, _HEAD.c.last_hash))
 _LINK = update(_HEAD).where(*_WHERE).values(last_seq=bindparam("h_seq"), last_hash=bindparam("h_hash"))
@@ -48,12 +46,7 @@ def advance(db: Session, tenant_id: uuid.UUID, chain: str) -> tuple[int, str]:
     Pending ORM changes are flushed first, so the head is always the last lock a transaction takes
     (the same order for every writer: no deadlock).
     """
-    db.flush()
-    row = db.connection().execute(_ADVANCE, {"h_tenant": tenant_id, "h_chain": chain}).one_or_none()
-    if row is None:
-        ensure_head(db, tenant_id, chain)
-        return advance(db, tenant_id, chain)
-    return row.last_seq, row.last_hash
+    return advance_many(db, tenant_id, chain, 1)
 
 
 def advance_many(db: Session, tenant_id: uuid.UUID, chain: str, n: int) -> tuple[int, str]:

@@ -45,6 +45,19 @@ def _payload(ev: AuditEvent) -> dict[str, Any]:
     }
 
 
+def _summary(before: dict[str, Any] | None, after: dict[str, Any] | None,
+             details: dict[str, Any] | None) -> dict[str, Any]:
+    """An event's before/after summary, with its details alongside."""
+    summary: dict[str, Any] = {}
+    if before is not None:
+        summary["before"] = before
+    if after is not None:
+        summary["after"] = after
+    if details:
+        summary.update(details)
+    return summary
+
+
 def record(
     db: Session,
     actor: Actor,
@@ -60,13 +73,7 @@ def record(
     store_id: uuid.UUID | None = None,
 ) -> AuditEvent:
     """Append one event to the tenant's chain, in the current transaction."""
-    summary: dict[str, Any] = {}
-    if before is not None:
-        summary["before"] = before
-    if after is not None:
-        summary["after"] = after
-    if details:
-        summary.update(details)
+    summary = _summary(before, after, details)
     seq, prev = chains.advance(db, actor.tenant_id, CHAIN)
     ev = AuditEvent(
         tenant_id=actor.tenant_id,
@@ -120,16 +127,9 @@ def record_many(db: Session, actor: Actor, action: str, entries: list[Entry], *,
               "terminal_id": actor.terminal_id, "ip": actor.ip[:64], "action": action, "result": result}
     rows: list[dict[str, Any]] = []
     for e in entries:
-        summary: dict[str, Any] = {}
-        if e.before is not None:
-            summary["before"] = e.before
-        if e.after is not None:
-            summary["after"] = e.after
-        if e.details:
-            summary.update(e.details)
         row = {**common, "id": uuid7(), "seq": seq, "target_type": e.target_type,
                "target_id": str(e.target_id) if e.target_id else "", "target_label": e.target_label[:200],
-               "summary": normalize(summary), "prev_hash": prev}
+               "summary": normalize(_summary(e.before, e.after, e.details)), "prev_hash": prev}
         row["hash"] = prev = link_hash(prev, _payload(SimpleNamespace(**row)))  # type: ignore[arg-type]
         rows.append(row)
         seq += 1
