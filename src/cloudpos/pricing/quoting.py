@@ -185,7 +185,6 @@ def price(db: Session, actor: Actor, store_id: uuid.UUID, wanted: list[WantedLin
     is_member = member is not None and member.is_member
     uses = usage.counts(db, actor.tenant_id, member.member_id, index.member_limits) \
         if is_member and index.member_limits else {}
-    settings = tenancy.tenant_settings(db, actor.tenant_id)
     cart = d.Cart(
         store_id=str(store_id), store_tz=store.timezone,
         lines=tuple(d.CartLine(line_id=str(ln.index), product_id=str(ln.facts.id), sku=ln.facts.sku,
@@ -200,7 +199,7 @@ def price(db: Session, actor: Actor, store_id: uuid.UUID, wanted: list[WantedLin
                             promotion_uses=uses)
         if is_member else d.Customer(),
         coupons=tuple(coupons), manual_discounts=tuple(manual_discounts),
-        cash_rounding=d.CashRounding(store.cash_rounding or settings.cash_rounding),
+        cash_rounding=d.CashRounding(tenancy.cash_rounding(db, actor.tenant_id, store)),
     )
     tenant_id = actor.tenant_id
     names = LazyNames(lambda: {str(k): v for k, v in tenancy.store_names(db, tenant_id).items()})
