@@ -183,6 +183,9 @@ def ceil_div(numerator: int, denominator: int) -> int:
     return -(-numerator // denominator)
 
 
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９．", "0123456789.")
+
+
 class AmountError(ValueError):
     """A typed yuan amount that is not one: `reason` is "format", "negative", "decimals" or "too_large"."""
 
@@ -192,8 +195,9 @@ class AmountError(ValueError):
 
 
 def parse_yuan(text: str, *, max_fen: int = 10**10) -> int:
-    """What a person types as yuan → fen, exactly: "12.5" → 1250, "¥1,000" → 100000."""
-    raw = str(text).strip().replace("¥", "").replace("￥", "").replace(",", "").replace("，", "")
+    """What a person types as yuan → fen, exactly: "12.5" → 1250, "¥1,000" → 100000, "１２元" → 1200."""
+    raw = str(text).strip().replace("¥", "").replace("￥", "").replace("元", "").replace(",", "").replace("，", "")
+    raw = raw.translate(_FULL_WIDTH)
     try:
         value = Decimal(raw)
     except InvalidOperation:

@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from cloudpos import clock
+from cloudpos import clock, money
 from cloudpos.catalog import service as catalog
 from cloudpos.context import Actor
 from cloudpos.errors import FieldError, Invalid, Problem
@@ -84,17 +84,16 @@ def _decimal(raw: str) -> Decimal:
     return value
 
 
+_AMOUNT_ERRORS = {"format": N_("Not a number: %(value)s"), "negative": N_("Must not be negative."),
+                  "decimals": N_("At most 2 decimal places: %(value)s"), "too_large": N_("Too large: %(value)s")}
+
+
 def yuan_to_fen(raw: str) -> int:
     """"100" → 10000, "9.90" → 990; more than 2 decimals, negative or absurd amounts are refused."""
-    value = _decimal(raw)
-    if value < 0:
-        raise _Bad(N_("Must not be negative."))
-    fen = value * 100
-    if fen != fen.to_integral_value():
-        raise _Bad(N_("At most 2 decimal places: %(value)s"), value=raw[:40])
-    if fen > 10**10:
-        raise _Bad(N_("Too large: %(value)s"), value=raw[:40])
-    return int(fen)
+    try:
+        return money.parse_yuan(raw)
+    except money.AmountError as e:
+        raise _Bad(_AMOUNT_ERRORS[e.reason], value=raw[:40]) from None
 
 
 def zhe_to_bp(raw: str) -> int:
