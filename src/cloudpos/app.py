@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cloudpos import __version__
 from cloudpos.config import Settings, get_settings
-from cloudpos.db import make_engine, make_sessionmaker
+from cloudpos.db import make_auth_engine, make_engine, make_sessionmaker
 from cloudpos.errors import FieldError, Forbidden, Invalid, NotFound, Problem, TooLarge, Unauthorized
 from cloudpos.i18n import DEFAULT_LOCALE, current_locale, negotiate, normalize_locale
 from cloudpos.web.deps import LANG_COOKIE, SESSION_COOKIE
@@ -31,7 +31,7 @@ MODULES = [
     "ops", "tenancy", "auth", "audit", "approvals", "web", "catalog", "inventory", "printing", "members", "payments",
     "pricing", "sales",
 ]
-TILL_FIRST = ("sales", "pricing", "catalog")
+TILL_FIRST = ("sales", "pricing", "catalog", "auth")  # auth: a PIN switch at the till, GET /me
 
 
 class BodyLimit:
@@ -161,6 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Multi-tenant cloud POS. Money is integer fen; errors are application/problem+json.")
     app.state.settings = settings
     app.state.engine = engine
+    app.state.auth_engine = make_auth_engine(settings.db_url)
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.secret = settings.resolved_secret()
 

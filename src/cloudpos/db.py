@@ -104,6 +104,28 @@ def make_engine(url: str, **kw: Any) -> Engine:
     return engine
 
 
+def make_auth_engine(url: str) -> Engine:
+    """A small engine for the one read every API request starts with (who is calling), run on the event loop
+    before the request takes a worker thread (web/deps.py). Autocommit: no BEGIN, no ROLLBACK, no lock held
+    past the statement; on SQLite (WAL) a reader never waits for a writer. The loop runs one such read at a
+    time and hands the connection back before it awaits anything, so its own pool never runs dry."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 5},
+                               isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=8)
+
+        @event.listens_for(engine, "connect")
+        def _read_only(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None
+            dbapi_conn.execute("PRAGMA query_only=ON")
+
+        return engine
+    engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=8, pool_timeout=5,
+                           pool_reset_on_return=None)
+    event.listen(engine, "checkin", _mark_idle)
+    event.listen(engine, "checkout", _ping_if_idle)
+    return engine
+
+
 PING_AFTER_IDLE_S = 10.0
 
 

@@ -95,6 +95,21 @@ def test_every_route_declares_exactly_one_permission(app):
     assert all(isinstance(route, APIRoute | Route | Mount) for route, *_ in _contexts(app))
 
 
+def test_no_route_pays_extra_thread_hops(app):
+    """A request takes at most one worker-thread hop: every endpoint and every permission dependency is a
+    coroutine (sync endpoints are wrapped by cloudpos.web.routing.OneHopRoute). A module that builds its
+    router from fastapi.APIRouter instead would put its sync endpoints back to three hops."""
+    import inspect
+
+    slow = []
+    for route, path, methods, dependant in _contexts(app):
+        if not isinstance(route, APIRoute):
+            continue
+        calls = [route.endpoint] + [d.call for d in dependant.dependencies if hasattr(d.call, "permission")]
+        slow += [f"{sorted(methods)} {path}: {c.__name__}" for c in calls if not inspect.iscoroutinefunction(c)]
+    assert not slow, "Synchronous endpoints or permission dependencies:\n" + "\n".join(slow)
+
+
 # --- objects to put in paths ---------------------------------------------------------------------
 
 def _objects(m, approval_target_name: str) -> dict[str, str]:

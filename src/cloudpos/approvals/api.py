@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from sqlalchemy.orm import Session
 
 from cloudpos.approvals import service
@@ -13,6 +13,7 @@ from cloudpos.approvals.schemas import ApprovalOut, DecisionIn, OperationOut
 from cloudpos.context import Actor
 from cloudpos.schemas import Page, PageNo, PageSize
 from cloudpos.web.deps import authenticated, get_db, requires
+from cloudpos.web.routing import APIRouter
 
 router = APIRouter(tags=["approvals"])
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -14,6 +14,7 @@ from cloudpos.errors import NotFound, Problem
 from cloudpos.i18n import N_
 from cloudpos.web.deps import authenticated, get_db, requires
 from cloudpos.web.forms import build, form_data, parse_uuid, problem_errors, redirect, text
+from cloudpos.web.routing import APIRouter
 from cloudpos.web.templating import render
 
 router = APIRouter()

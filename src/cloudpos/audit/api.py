@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,7 @@ from cloudpos.audit import service
 from cloudpos.context import Actor
 from cloudpos.schemas import Page, PageNo, PageSize
 from cloudpos.web.deps import get_db, requires
+from cloudpos.web.routing import APIRouter
 
 router = APIRouter(tags=["audit"])
 

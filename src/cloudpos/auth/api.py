@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from cloudpos.approvals.schemas import ManagerOverride
 from cloudpos.auth import employees, roles, sessions
-from cloudpos.auth.models import Employee, Role
 from cloudpos.auth.permissions import CATALOG, GROUPS
 from cloudpos.auth.schemas import (
     EmployeeCreate,
@@ -32,6 +31,7 @@ from cloudpos.i18n import gettext
 from cloudpos.schemas import Page, PageNo, PageSize
 from cloudpos.tenancy import service as tenancy
 from cloudpos.web.deps import authenticated, client_ip, get_db, public, requires
+from cloudpos.web.routing import APIRouter
 
 router = APIRouter()
 
@@ -59,16 +59,11 @@ def change_password(data: PasswordChangeIn, actor: Actor = Depends(authenticated
 
 @router.get("/me", response_model=MeOut, tags=["auth"])
 def me(actor: Actor = Depends(authenticated()), db: Session = Depends(get_db)) -> MeOut:
-    cached = sessions.loaded(db, actor.employee_id)  # read by the auth dependency a moment ago
-    if cached is not None:
-        out = employees.to_out(db, cached.employee, cached.role, grants=cached.grants, denies=cached.denies,
-                               store_ids=cached.store_ids)
-    else:
-        emp = db.get(Employee, (actor.tenant_id, actor.employee_id))
-        out = employees.to_out(db, emp, db.get(Role, (actor.tenant_id, emp.role_id)))
-    m = tenancy.merchant(db, actor)
-    return MeOut(employee=out, tenant_id=actor.tenant_id, merchant_code=m.merchant_code,
-                 merchant_name=m.merchant_name, role=out.role,
+    me = sessions.current(db)  # read by the auth dependency a moment ago
+    out = employees.current_out(db, actor, grants=list(me.grants), denies=list(me.denies),
+                                store_ids=list(me.store_ids))
+    return MeOut(employee=out, tenant_id=actor.tenant_id, merchant_code=me.merchant_code,
+                 merchant_name=me.merchant_name, role=out.role,
                  stores=[StoreRef(id=s.id, code=s.code, name=s.name) for s in tenancy.list_stores(db, actor)],
                  permissions=sorted(actor.permissions), max_discount_bp=actor.max_discount_bp)
 

@@ -57,6 +57,15 @@ def to_out(db: Session, emp: Employee, role: Role | None = None, *, grants: list
     )
 
 
+def current_out(db: Session, actor: Actor, *, grants: list[str], denies: list[str],
+                store_ids: list[uuid.UUID]) -> EmployeeOut:
+    """The caller (GET /me): employee and role in one query; overrides and stores as the auth read found them."""
+    emp, role = db.execute(select(Employee, Role).join(Role, (Role.tenant_id == Employee.tenant_id)
+                                                       & (Role.id == Employee.role_id))
+                           .where(Employee.tenant_id == actor.tenant_id, Employee.id == actor.employee_id)).one()
+    return to_out(db, emp, role, grants=grants, denies=denies, store_ids=store_ids)
+
+
 def snapshot(db: Session, emp: Employee) -> dict[str, Any]:
     grants, denies = _overrides(db, emp)
     role = db.get(Role, (emp.tenant_id, emp.role_id))

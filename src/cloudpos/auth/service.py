@@ -15,6 +15,12 @@ from cloudpos.context import Actor
 login = sessions.login
 logout = sessions.logout
 authenticate = sessions.authenticate
+read_session = sessions.read_session  # authenticate's steps, for the API's dependencies (web/deps.py)
+check_session = sessions.check
+bind_session = sessions.bind
+needs_touch = sessions.needs_touch
+touch_session = sessions.touch
+current_session = sessions.current
 record_denied = sessions.record_denied
 load_actor = sessions.load_actor
 bootstrap_roles = roles.bootstrap

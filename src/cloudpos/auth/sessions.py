@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import String, bindparam, cast, literal, select, union_all, update
+from sqlalchemy import Connection, String, bindparam, cast, literal_column, select, update
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from cloudpos import clock
 from cloudpos.audit import service as audit
@@ -126,85 +131,170 @@ def _open_session(db: Session, emp: Employee, *, ip: str, user_agent: str, kind:
     return LoginResult(token, s.session_absolute_hours * 3600, actor)
 
 
-# Every request runs these: built once with bound parameters (building them cost about as much as running them).
-# The employee's permission overrides and stores in one round trip: (code, "grant"|"deny") rows, then
-# (store id as text, "store") rows.
-_OVERRIDES_AND_STORES = union_all(
-    select(EmployeePermission.code.label("a"), EmployeePermission.effect.label("b")).where(
-        EmployeePermission.tenant_id == bindparam("a_tenant"),
-        EmployeePermission.employee_id == bindparam("a_employee")),
-    select(cast(EmployeeStore.store_id, String).label("a"), literal("store", String).label("b")).where(
-        EmployeeStore.tenant_id == bindparam("a_tenant"), EmployeeStore.employee_id == bindparam("a_employee")),
-)
-_BY_TOKEN = (select(AuthSession, Employee, Role, Tenant)
-             .join(Employee, (Employee.tenant_id == AuthSession.tenant_id) & (Employee.id == AuthSession.employee_id))
-             .join(Role, (Role.tenant_id == Employee.tenant_id) & (Role.id == Employee.role_id))
-             .join(Tenant, Tenant.id == AuthSession.tenant_id)
-             .where(AuthSession.token_hash == bindparam("a_token_hash")))
+def _effective(role_permissions: tuple[str, ...], grants: frozenset[str], denies: frozenset[str]) -> frozenset[str]:
+    return effective(frozenset(role_permissions), set(grants), set(denies))
+
+
+_effective_cached = functools.lru_cache(maxsize=4096)(_effective)  # a handful of distinct combinations per merchant
+
+
+def _actor(*, tenant_id: uuid.UUID, employee_id: uuid.UUID, username: str, display_name: str, role_code: str,
+           role_permissions: Iterable[str], max_discount_bp: int, all_stores: bool, is_owner: bool,
+           grants: Iterable[str], denies: Iterable[str], store_ids: Iterable[uuid.UUID], ip: str,
+           terminal_id: uuid.UUID | None, session_id: uuid.UUID | None, request_id: str) -> Actor:
+    perms = _effective_cached(tuple(role_permissions), frozenset(grants), frozenset(denies))
+    return Actor(tenant_id=tenant_id, employee_id=employee_id, username=username, display_name=display_name,
+                 role_code=role_code, permissions=perms, all_stores=all_stores or is_owner,
+                 store_ids=frozenset(store_ids), is_owner=is_owner, max_discount_bp=max_discount_bp, ip=ip,
+                 terminal_id=terminal_id, session_id=session_id, request_id=request_id)
 
 
 def load_actor(db: Session, emp: Employee, *, ip: str = "", session_id: uuid.UUID | None = None,
-               terminal_id: uuid.UUID | None = None, request_id: str = "", role: Role | None = None) -> Actor:
-    """The employee's *current* role, overrides and stores, read fresh on every request."""
-    role = role if role is not None else db.get(Role, (emp.tenant_id, emp.role_id))
+               terminal_id: uuid.UUID | None = None, request_id: str = "") -> Actor:
+    """The employee's *current* role, overrides and stores (at login and sign-up; requests use `authenticate`)."""
+    role = db.get(Role, (emp.tenant_id, emp.role_id))
     db.flush()  # plain Core below: pending changes to the employee's overrides or stores first
-    conn, who = db.connection(), {"a_tenant": emp.tenant_id, "a_employee": emp.id}
-    rows = conn.execute(_OVERRIDES_AND_STORES, who).all()
-    overrides = [(a, b) for a, b in rows if b != "store"]
-    stores = [uuid.UUID(a) for a, b in rows if b == "store"]
-    grants = {c for c, e in overrides if e == "grant"}
-    denies = {c for c, e in overrides if e == "deny"}
-    perms = effective(set(role.permissions if role else ()), grants, denies)
-    # Kept for the rest of the request (GET /me renders it without reading it again); holding the
-    # objects also keeps them in the session's identity map, so `db.get` finds them without a query.
-    db.info.setdefault(LOADED, {})[emp.id] = Loaded(emp, role, sorted(grants), sorted(denies), list(stores))
-    return Actor(
-        tenant_id=emp.tenant_id, employee_id=emp.id, username=emp.username, display_name=emp.display_name,
-        role_code=role.code if role else "", permissions=perms, all_stores=emp.all_stores or emp.is_owner,
-        store_ids=frozenset(stores), is_owner=emp.is_owner, max_discount_bp=role.max_discount_bp if role else 0,
-        ip=ip, terminal_id=terminal_id, session_id=session_id, request_id=request_id,
-    )
-
-
-LOADED = "auth.loaded"
+    who = {"tenant_id": emp.tenant_id, "employee_id": emp.id}
+    overrides = db.execute(select(EmployeePermission.code, EmployeePermission.effect).filter_by(**who)).all()
+    stores = db.scalars(select(EmployeeStore.store_id).filter_by(**who)).all()
+    return _actor(tenant_id=emp.tenant_id, employee_id=emp.id, username=emp.username, display_name=emp.display_name,
+                  role_code=role.code if role else "", role_permissions=role.permissions if role else (),
+                  max_discount_bp=role.max_discount_bp if role else 0, all_stores=emp.all_stores,
+                  is_owner=emp.is_owner, grants=[c for c, e in overrides if e == "grant"],
+                  denies=[c for c, e in overrides if e == "deny"], store_ids=stores, ip=ip,
+                  terminal_id=terminal_id, session_id=session_id, request_id=request_id)
 
 
 @dataclass(frozen=True)
-class Loaded:
-    """What `load_actor` read about an employee in this session (this request)."""
+class SessionRow:
+    """What one query reads about a token: the session, its employee, their role, overrides and stores, and
+    the merchant. Kept on the request's session (`current`) so GET /me does not read it again."""
 
-    employee: Employee
-    role: Role | None
-    grants: list[str]
-    denies: list[str]
-    store_ids: list[uuid.UUID]
+    session_id: uuid.UUID
+    tenant_id: uuid.UUID
+    employee_id: uuid.UUID
+    terminal_id: uuid.UUID | None
+    last_seen_at: datetime
+    expires_at: datetime
+    revoked: bool
+    username: str
+    display_name: str
+    active: bool
+    all_stores: bool
+    is_owner: bool
+    role_code: str
+    role_permissions: tuple[str, ...]
+    max_discount_bp: int
+    tenant_active: bool
+    merchant_code: str
+    merchant_name: str
+    grants: tuple[str, ...]
+    denies: tuple[str, ...]
+    store_ids: tuple[uuid.UUID, ...]
 
 
-def loaded(db: Session, employee_id: uuid.UUID | None) -> Loaded | None:
-    return db.info.get(LOADED, {}).get(employee_id)
+class _joined(FunctionElement):
+    """The strings of a group joined with commas: string_agg on PostgreSQL, group_concat on SQLite. The
+    separator is written into the SQL (func.aggregate_strings binds it, and re-renders the statement on
+    every execution)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_joined)
+def _group_concat(element: _joined, compiler: Any, **kw: Any) -> str:
+    return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"
+
+
+@compiles(_joined, "postgresql")
+def _string_agg(element: _joined, compiler: Any, **kw: Any) -> str:
+    return f"string_agg({compiler.process(element.clauses, **kw)}, ',')"
+
+
+# Every request runs this (built once, bound parameters): plain columns, not four ORM rows, and the employee's
+# overrides ("grant:code,deny:code") and stores ("id,id") as two correlated aggregates, all in one round trip.
+_BY_TOKEN = (
+    select(AuthSession.id, AuthSession.tenant_id, AuthSession.employee_id, AuthSession.terminal_id,
+           AuthSession.last_seen_at, AuthSession.expires_at, AuthSession.revoked_at, Employee.username,
+           Employee.display_name, Employee.active, Employee.all_stores, Employee.is_owner, Role.code,
+           Role.permissions, Role.max_discount_bp, Tenant.status, Tenant.code, Tenant.name,
+           select(_joined(EmployeePermission.effect + literal_column("':'", String) + EmployeePermission.code))
+           .where(EmployeePermission.tenant_id == AuthSession.tenant_id,
+                  EmployeePermission.employee_id == AuthSession.employee_id).scalar_subquery(),
+           select(_joined(cast(EmployeeStore.store_id, String)))
+           .where(EmployeeStore.tenant_id == AuthSession.tenant_id,
+                  EmployeeStore.employee_id == AuthSession.employee_id).scalar_subquery())
+    .join(Employee, (Employee.tenant_id == AuthSession.tenant_id) & (Employee.id == AuthSession.employee_id))
+    .join(Role, (Role.tenant_id == Employee.tenant_id) & (Role.id == Employee.role_id))
+    .join(Tenant, Tenant.id == AuthSession.tenant_id)
+    .where(AuthSession.token_hash == bindparam("token_hash"))
+)
+
+
+def read_session(conn: Connection, token: str) -> SessionRow | None:
+    """The session behind a token (alive or not), or None. Plain Core on any connection."""
+    r = conn.execute(_BY_TOKEN, {"token_hash": token_hash(token)}).one_or_none()
+    if r is None:
+        return None
+    overrides = [o.split(":", 1) for o in r[18].split(",")] if r[18] else []
+    return SessionRow(
+        session_id=r[0], tenant_id=r[1], employee_id=r[2], terminal_id=r[3], last_seen_at=r[4], expires_at=r[5],
+        revoked=r[6] is not None, username=r[7], display_name=r[8], active=r[9], all_stores=r[10],
+        is_owner=r[11], role_code=r[12], role_permissions=tuple(r[13] or ()), max_discount_bp=r[14],
+        tenant_active=r[15] == "active", merchant_code=r[16], merchant_name=r[17],
+        grants=tuple(sorted(c for e, c in overrides if e == "grant")),
+        denies=tuple(sorted(c for e, c in overrides if e == "deny")),
+        store_ids=tuple(uuid.UUID(s) for s in r[19].split(",")) if r[19] else ())
+
+
+def check(row: SessionRow | None, *, ip: str = "", request_id: str = "") -> Actor:
+    """The Actor of a live session; Unauthorized when it expired, idled out, was revoked, or its employee or
+    merchant was deactivated."""
+    idle = timedelta(minutes=get_settings().session_idle_minutes)
+    if (row is None or not row.active or not row.tenant_active
+            or not domain.session_alive(clock.now(), row.last_seen_at, row.expires_at, idle, row.revoked)):
+        raise Unauthorized(N_("Your session has ended. Please log in again."), code="session_expired")
+    return _actor(tenant_id=row.tenant_id, employee_id=row.employee_id, username=row.username,
+                  display_name=row.display_name, role_code=row.role_code, role_permissions=row.role_permissions,
+                  max_discount_bp=row.max_discount_bp, all_stores=row.all_stores, is_owner=row.is_owner,
+                  grants=row.grants, denies=row.denies, store_ids=row.store_ids, ip=ip,
+                  terminal_id=row.terminal_id, session_id=row.session_id, request_id=request_id)
+
+
+def needs_touch(row: SessionRow) -> bool:
+    return clock.now() - row.last_seen_at > TOUCH_EVERY
+
+
+def touch(db: Session, row: SessionRow) -> None:
+    """Refresh the session's last-seen time (the idle timeout counts from it), at most once a minute."""
+    db.execute(update(AuthSession).where(AuthSession.tenant_id == row.tenant_id, AuthSession.id == row.session_id)
+               .values(last_seen_at=clock.now()))
+    db.commit()
+
+
+CURRENT = "auth.session"
+
+
+def bind(db: Session, row: SessionRow) -> None:
+    """Scope the request's session to the caller's tenant and keep what was read about them."""
+    db.info["tenant_id"] = row.tenant_id
+    db.info[CURRENT] = row
+
+
+def current(db: Session) -> SessionRow | None:
+    return db.info.get(CURRENT)
 
 
 def authenticate(db: Session, token: str, *, ip: str = "", request_id: str = "") -> Actor:
-    """Resolve a token to an Actor, or raise Unauthorized (expired, idle, revoked, deactivated).
-
-    One query reads the session, the employee, their role and the merchant (this runs on every request).
-    """
-    now = clock.now()
-    row = db.execute(_BY_TOKEN, {"a_token_hash": token_hash(token)}).one_or_none()
-    idle = timedelta(minutes=get_settings().session_idle_minutes)
-    if row is None or not domain.session_alive(now, row[0].last_seen_at, row[0].expires_at, idle,
-                                               row[0].revoked_at is not None):
-        raise Unauthorized(N_("Your session has ended. Please log in again."), code="session_expired")
-    sess, emp, role, tenant = row
-    if not emp.active or tenant.status != "active":
-        raise Unauthorized(N_("Your session has ended. Please log in again."), code="session_expired")
-    db.info["tenant_id"] = sess.tenant_id
-    db.info["auth.tenant"] = tenant  # keeps it in the identity map for this request
-    if now - sess.last_seen_at > TOUCH_EVERY:
-        sess.last_seen_at = now
-        db.commit()
-    return load_actor(db, emp, ip=ip, session_id=sess.id, terminal_id=sess.terminal_id, request_id=request_id,
-                      role=role)
+    """Resolve a token to an Actor on the given session, or raise Unauthorized (expired, idle, revoked,
+    deactivated). The API's dependencies do the same read outside the request's transaction (web/deps.py)."""
+    row = read_session(db.connection(), token)
+    actor = check(row, ip=ip, request_id=request_id)
+    bind(db, row)
+    if needs_touch(row):
+        touch(db, row)
+    return actor
 
 
 def logout(db: Session, actor: Actor) -> None:

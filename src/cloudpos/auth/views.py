@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -36,6 +36,7 @@ from cloudpos.web.forms import (
     text,
     texts,
 )
+from cloudpos.web.routing import APIRouter
 from cloudpos.web.templating import fmt_dt, render
 
 router = APIRouter()

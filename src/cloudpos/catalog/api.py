@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,7 @@ from cloudpos.catalog.schemas import (
 from cloudpos.context import Actor
 from cloudpos.schemas import Page, PageNo, PageSize
 from cloudpos.web.deps import get_db, requires
+from cloudpos.web.routing import APIRouter
 
 router = APIRouter(tags=["catalog"])
 

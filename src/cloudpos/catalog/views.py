@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -30,6 +30,7 @@ from cloudpos.web import nav
 from cloudpos.web.deps import get_db, requires
 from cloudpos.web.forms import build, checked, form_data, parse_uuid, problem_errors, redirect, text, texts
 from cloudpos.web.nav import NavItem
+from cloudpos.web.routing import APIRouter
 from cloudpos.web.templating import render
 
 router = APIRouter()

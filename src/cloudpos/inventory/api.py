@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import BinaryIO, Literal
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import Body, Depends, Query
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 
@@ -15,6 +15,7 @@ from cloudpos import clock
 from cloudpos.context import Actor
 from cloudpos.schemas import Page, PageNo, PageSize
 from cloudpos.web.deps import get_db, requires
+from cloudpos.web.routing import APIRouter
 
 from . import export, stock_export
 from . import service as inventory

@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,7 @@ from cloudpos.errors import NotFound
 from cloudpos.i18n import N_
 from cloudpos.web.deps import get_db, requires
 from cloudpos.web.nav import NavItem, register
+from cloudpos.web.routing import APIRouter
 from cloudpos.web.templating import render
 
 from . import domain, ledger

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -62,6 +62,7 @@ from cloudpos.members.schemas import (
 )
 from cloudpos.schemas import Page, PageNo, PageSize, StrictModel, Text
 from cloudpos.web.deps import get_db, requires
+from cloudpos.web.routing import APIRouter
 
 router = APIRouter()
 T_MEMBERS, T_LOYALTY, T_MARKETING = ["members"], ["members: loyalty"], ["members: marketing"]

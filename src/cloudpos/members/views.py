@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 import segno
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -37,6 +37,7 @@ from cloudpos.tenancy import service as tenancy
 from cloudpos.web.deps import client_ip, get_db, public, requires
 from cloudpos.web.forms import build, checked, form_data, problem_errors, redirect, text
 from cloudpos.web.nav import NavItem, register
+from cloudpos.web.routing import APIRouter
 from cloudpos.web.templating import render
 
 router = APIRouter()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from cloudpos.web.deps import public
+from cloudpos.web.routing import APIRouter
 
 router = APIRouter(tags=["ops"])
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import Depends, Header, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from cloudpos.context import Actor
@@ -24,6 +24,7 @@ from cloudpos.payments.schemas import (
     WalletPayIn,
 )
 from cloudpos.web.deps import get_db, public, requires
+from cloudpos.web.routing import APIRouter
 
 router = APIRouter(tags=["payments"])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,7 @@ from cloudpos.pricing.schemas import (
 )
 from cloudpos.schemas import Page, PageNo, PageSize, StrictModel, Text
 from cloudpos.web.deps import get_db, requires
+from cloudpos.web.routing import APIRouter
 
 router = APIRouter(tags=["pricing"])
 

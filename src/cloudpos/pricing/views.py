@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -34,6 +34,7 @@ from cloudpos.web import nav
 from cloudpos.web.deps import get_db, requires
 from cloudpos.web.forms import build, checked, form_data, parse_uuid, problem_errors, redirect, text, texts
 from cloudpos.web.nav import NavItem
+from cloudpos.web.routing import APIRouter
 from cloudpos.web.templating import render
 
 router = APIRouter()

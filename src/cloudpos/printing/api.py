@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from sqlalchemy.orm import Session
 
 from cloudpos.context import Actor
@@ -27,6 +27,7 @@ from cloudpos.printing.schemas import (
 )
 from cloudpos.schemas import Page, PageNo, PageSize
 from cloudpos.web.deps import get_db, requires
+from cloudpos.web.routing import APIRouter
 
 
 def dispatcher_enabled() -> bool:

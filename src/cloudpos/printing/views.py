@@ -7,7 +7,7 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -25,6 +25,7 @@ from cloudpos.tenancy import service as tenancy
 from cloudpos.web.deps import get_db, public, requires
 from cloudpos.web.forms import build, checked, form_data, parse_uuid, problem_errors, redirect, text
 from cloudpos.web.nav import NavItem, register
+from cloudpos.web.routing import APIRouter
 from cloudpos.web.templating import render
 
 router = APIRouter()

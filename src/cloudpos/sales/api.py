@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -30,6 +30,7 @@ from cloudpos.sales.schemas import (
 )
 from cloudpos.schemas import Page, PageNo, PageSize, StrictModel
 from cloudpos.web.deps import client_ip, get_db, requires
+from cloudpos.web.routing import APIRouter
 
 router = APIRouter(tags=["sales"])
 IdemKey = Header(default=None, alias="Idempotency-Key", max_length=100)

@@ -7,7 +7,7 @@ import json
 import uuid
 from datetime import date
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
@@ -24,6 +24,7 @@ from cloudpos.tenancy import service as tenancy
 from cloudpos.tenancy.models import Tenant
 from cloudpos.web import nav
 from cloudpos.web.deps import SESSION_COOKIE, client_ip, get_db, public, requires
+from cloudpos.web.routing import APIRouter
 from cloudpos.web.templating import render
 
 router = APIRouter()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from cloudpos.context import Actor
@@ -21,6 +21,7 @@ from cloudpos.tenancy.schemas import (
     TerminalOut,
 )
 from cloudpos.web.deps import authenticated, client_ip, get_db, public, requires
+from cloudpos.web.routing import APIRouter
 
 router = APIRouter(tags=["merchant"])
 

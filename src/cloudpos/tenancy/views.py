@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -20,6 +20,7 @@ from cloudpos.tenancy import service
 from cloudpos.tenancy.schemas import SettingsPatch, SignupIn, StoreIn, StorePatch, TerminalIn
 from cloudpos.web.deps import SESSION_COOKIE, client_ip, get_db, optional_actor, public, requires
 from cloudpos.web.forms import build, checked, form_data, parse_uuid, problem_errors, redirect, text, texts
+from cloudpos.web.routing import APIRouter
 from cloudpos.web.templating import render
 
 router = APIRouter()

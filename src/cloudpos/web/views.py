@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import String, exists, literal, select, union_all
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from cloudpos.context import Actor
 from cloudpos.i18n import N_
 from cloudpos.tenancy import service as tenancy
 from cloudpos.web.deps import authenticated, get_db
+from cloudpos.web.routing import APIRouter
 from cloudpos.web.templating import render
 
 router = APIRouter()
