@@ -30,7 +30,7 @@ from cloudpos.catalog.schemas import (
 )
 from cloudpos.context import Actor
 from cloudpos.schemas import Page, PageNo, PageSize
-from cloudpos.web.deps import get_db, requires
+from cloudpos.web.deps import get_db, loop_reader, requires
 from cloudpos.web.routing import APIRouter
 
 router = APIRouter(tags=["catalog"])
@@ -88,11 +88,13 @@ def create_product(data: ProductIn, actor: Actor = Depends(requires("catalog.edi
 
 
 @router.get("/products/lookup", response_model=LookupOut)
-def lookup(code: str = Query(..., min_length=1, max_length=64), store_id: uuid.UUID | None = None,
-           actor: Actor = Depends(requires("catalog.view")), db: Session = Depends(get_db)) -> LookupOut:
+async def lookup(request: Request, code: str = Query(..., min_length=1, max_length=64),
+                 store_id: uuid.UUID | None = None, actor: Actor = Depends(requires("catalog.view"))) -> LookupOut:
     """The scanner: a barcode, a scale label (称重码) or a SKU → product, quantity and price.
-    Unknown code → 404 `unknown_code`; delisted product → 409 `product_delisted`."""
-    return service.lookup(db, actor, code, store_id)
+    Unknown code → 404 `unknown_code`; delisted product → 409 `product_delisted`.
+    Answered on the event loop (web.deps.loop_reader): one or two indexed reads, no worker thread."""
+    with loop_reader(request, actor) as db:
+        return service.lookup(db, actor, code, store_id)
 
 
 @router.post("/products/status", response_model=BulkStatusOut)

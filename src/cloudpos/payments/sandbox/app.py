@@ -129,7 +129,7 @@ def serve_in_thread(creds: SandboxCredentials, port: int = 0, slow_seconds: floa
     thread = threading.Thread(target=server.run, daemon=True, name="payments-sandbox")
     thread.start()
     deadline = time.time() + 15
-    while not server.started and time.time() < deadline:
+    while not server.started and thread.is_alive() and time.time() < deadline:  # a taken port ends the thread
         time.sleep(0.02)
     if not server.started:
         raise RuntimeError("the payments sandbox did not start")
