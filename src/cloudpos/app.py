@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cloudpos import __version__
 from cloudpos.config import Settings, get_settings
-from cloudpos.db import make_auth_engine, make_engine, make_sessionmaker
+from cloudpos.db import is_busy, make_auth_engine, make_engine, make_sessionmaker, reads_only
 from cloudpos.errors import FieldError, Forbidden, Invalid, NotFound, Problem, TooLarge, Unauthorized
 from cloudpos.i18n import DEFAULT_LOCALE, current_locale, negotiate, normalize_locale
 from cloudpos.web.deps import LANG_COOKIE, SESSION_COOKIE
@@ -118,6 +118,7 @@ class RequestContext:
                     headers.append("set-cookie", cookie.headers["set-cookie"])
             await send(message)
 
+        reads_only(request.method in ("GET", "HEAD"))  # SQLite: deferred BEGIN, never waits for a writer (db.py)
         token = current_locale.set(locale)
         try:
             refusal = None
@@ -253,6 +254,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def on_error(request: Request, exc: Exception) -> Response:
+        if is_busy(exc):  # SQLite: another writer held the lock longer than the busy timeout
+            log.warning("database busy", path=request.url.path)
+            busy = problem_response(Problem("The database is busy with another change. Please try again in a moment.",
+                                            code="database_busy", status=503), request)
+            busy.headers["Retry-After"] = "2"
+            return busy
         log.exception("unhandled error", path=request.url.path, request_id=getattr(request.state, "request_id", ""))
         p = Problem("Something went wrong on our side. The error was logged; please try again.",
                     code="internal_error", status=500)

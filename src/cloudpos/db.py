@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -82,10 +83,32 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+# Which BEGIN a SQLite transaction takes. Writers take the lock up front (BEGIN IMMEDIATE): no deadlock
+# when two readers both try to upgrade, which also keeps per-tenant sequence numbers (audit chain, receipts)
+# gap-free. A request that only reads (GET, HEAD, a price quote) says so with `reads_only()` and gets a
+# deferred BEGIN: in WAL mode it reads its snapshot without waiting, even while a 100k-row import holds
+# the write lock for seconds. A use case (`use_case`) always writes with the lock taken up front.
+_reads_only: ContextVar[bool] = ContextVar("sqlite_reads_only", default=False)
+DEFERRED = "cloudpos.sqlite_deferred"
+
+
+def reads_only(flag: bool = True) -> None:
+    """This request (this context) only reads: its SQLite transactions begin deferred."""
+    _reads_only.set(flag)
+
+
 def _sqlite_begin(conn: Any) -> None:
-    # Writers take the lock up front: no deadlock when two readers both try to upgrade,
-    # which also makes per-tenant sequence numbers (audit chain, receipts) gap-free.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    deferred = _reads_only.get()
+    conn.info[DEFERRED] = deferred
+    conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
+def _end_deferred_read(db: Session) -> None:
+    """Before a use case writes: a deferred (read) SQLite transaction still open on this session ends here,
+    so the use case begins its own with the write lock (a read snapshot cannot be upgraded once another
+    writer has committed)."""
+    if db.in_transaction() and db.connection().info.get(DEFERRED):
+        db.commit()
 
 
 def make_engine(url: str, **kw: Any) -> Engine:
@@ -184,12 +207,17 @@ T = TypeVar("T")
 RETRYABLE_PG = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 
 
+def is_busy(exc: BaseException) -> bool:
+    """SQLite's "database is locked": the write lock stayed taken past the busy timeout."""
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc)
+
+
 def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError):
         code = getattr(getattr(exc, "orig", None), "sqlstate", None)
         if code in RETRYABLE_PG:
             return True
-        if isinstance(exc, OperationalError) and "database is locked" in str(exc):
+        if is_busy(exc):
             return True
     return False
 
@@ -226,6 +254,11 @@ def use_case(fn: Callable[..., T]) -> Callable[..., T]:
                 db.rollback()
                 raise
 
-        return retrying(attempt)
+        intent = _reads_only.set(False)  # nested use cases and retries too: writers lock up front
+        try:
+            _end_deferred_read(db)
+            return retrying(attempt)
+        finally:
+            _reads_only.reset(intent)
 
     return wrapper

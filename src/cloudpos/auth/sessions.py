@@ -293,6 +293,7 @@ def authenticate(db: Session, token: str, *, ip: str = "", request_id: str = "")
     actor = check(row, ip=ip, request_id=request_id)
     bind(db, row)
     if needs_touch(row):
+        db.rollback()  # end the read first: the refresh begins its own transaction with the write
         touch(db, row)
     return actor
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from cloudpos.context import Actor
+from cloudpos.db import reads_only
 from cloudpos.pricing import service
 from cloudpos.pricing.schemas import (
     CouponIssueIn,
@@ -153,4 +154,5 @@ def void_coupon(coupon_id: uuid.UUID, data: VoidIn | None = None, actor: Actor =
 @router.post("/pricing/quote", response_model=QuoteOut)
 def quote(data: QuoteIn, actor: Actor = Depends(requires("sale.create")), db: Session = Depends(get_db)) -> QuoteOut:
     """Price a cart with its explanation. Writes nothing."""
+    reads_only()  # a quote writes nothing: on SQLite it reads on while an import or a sale holds the lock
     return service.quote(db, actor, data)
