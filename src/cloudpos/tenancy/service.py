@@ -75,13 +75,21 @@ def signup(db: Session, data: SignupIn, *, ip: str = "") -> SignupOut:
     return SignupOut(merchant_code=tenant.code, tenant_id=tenant.id, store_id=store.id, terminal_id=terminal.id)
 
 
-def tenant_settings(db: Session, tenant_id: uuid.UUID) -> TenantSettings:
+def _tenant(db: Session, tenant_id: uuid.UUID) -> Tenant | None:
+    """The merchant's row, held on the session: the identity map keeps objects only while something refers
+    to them, and a sale asks for the settings three times (cash rounding, negative stock, approvals)."""
     tenant = db.get(Tenant, tenant_id)
+    db.info["tenancy.tenant"] = tenant
+    return tenant
+
+
+def tenant_settings(db: Session, tenant_id: uuid.UUID) -> TenantSettings:
+    tenant = _tenant(db, tenant_id)
     return TenantSettings.model_validate(tenant.settings or {}) if tenant else TenantSettings()
 
 
 def merchant(db: Session, actor: Actor) -> MerchantOut:
-    t = db.get(Tenant, actor.tenant_id)
+    t = _tenant(db, actor.tenant_id)
     return MerchantOut(tenant_id=t.id, merchant_code=t.code, merchant_name=t.name, phone=t.phone,
                        settings=TenantSettings.model_validate(t.settings or {}))
 
