@@ -60,6 +60,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from _live import live
+
 _TMP = Path(tempfile.mkdtemp(prefix="cloudpos-bench-checkout-"))
 os.environ.setdefault("CLOUDPOS_VAR_DIR", str(_TMP / "var"))
 os.environ.setdefault("CLOUDPOS_LOG_JSON", "false")
@@ -112,27 +114,6 @@ def postgres_db() -> Iterator[str]:
     finally:
         with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
-
-
-@contextmanager
-def live(app) -> Iterator[str]:
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False, lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 15
-    while not server.started and time.time() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def _tree_cpu(root: int) -> float:

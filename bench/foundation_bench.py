@@ -18,11 +18,9 @@ import argparse
 import os
 import re
 import secrets
-import socket
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,6 +31,7 @@ os.environ.setdefault("CLOUDPOS_VAR_DIR", str(_TMP / "var"))
 os.environ.setdefault("CLOUDPOS_LOG_JSON", "false")
 
 import httpx  # noqa: E402
+from _live import live  # noqa: E402
 
 from cloudpos.app import create_app  # noqa: E402
 from cloudpos.config import Settings  # noqa: E402
@@ -73,27 +72,6 @@ def postgres_db() -> Iterator[str]:
     finally:
         with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@contextmanager
-def live(app) -> Iterator[str]:
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False, lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 15
-    while not server.started and time.time() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def timed(fn: Callable[[], httpx.Response], n: int, warmup: int, ok: int = 200) -> tuple[list[float], list[float]]:
