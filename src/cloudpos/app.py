@@ -256,8 +256,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def on_error(request: Request, exc: Exception) -> Response:
         if is_busy(exc):  # SQLite: another writer held the lock longer than the busy timeout
             log.warning("database busy", path=request.url.path)
-            busy = problem_response(Problem("The database is busy with another change. Please try again in a moment.",
-                                            code="database_busy", status=503), request)
+            p = Problem("The database is busy with another change. Please try again in a moment.",
+                        code="database_busy", status=503)
+            busy = html_error(request, p) if _html_page_request(request) else problem_response(p, request)
             busy.headers["Retry-After"] = "2"
             return busy
         log.exception("unhandled error", path=request.url.path, request_id=getattr(request.state, "request_id", ""))

@@ -79,3 +79,22 @@ def test_a_lock_held_past_the_busy_timeout_is_a_503_to_retry_not_a_500(merchant,
     assert r.status_code == 503 and r.headers["retry-after"] == "2"
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["code"] == "database_busy" and "数据库正在处理另一项修改" in r.json()["detail"]
+
+
+def test_a_page_hit_by_a_held_lock_says_so_as_a_page(merchant, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from cloudpos.catalog import service
+
+    def locked(*_a, **_k):
+        raise OperationalError("SELECT ...", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(service, "list_products", locked)
+    c = merchant.client
+    c.cookies.set("cloudpos_session", merchant.owner["Authorization"].split(" ", 1)[1])
+    try:
+        r = c.get("/catalog/products", headers={"Accept": "text/html", "Accept-Language": "en"})
+    finally:
+        c.cookies.clear()
+    assert r.status_code == 503 and r.headers["content-type"].startswith("text/html")
+    assert "The database is busy with another change" in r.text and "<html" in r.text.lower()
