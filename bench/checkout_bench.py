@@ -61,6 +61,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from _live import live
+from _machine import speed
 
 _TMP = Path(tempfile.mkdtemp(prefix="cloudpos-bench-checkout-"))
 os.environ.setdefault("CLOUDPOS_VAR_DIR", str(_TMP / "var"))
@@ -738,6 +739,7 @@ def run(backend: str, url: str, args: argparse.Namespace) -> dict:
 
 def report(results: list[dict], args: argparse.Namespace) -> None:
     print()
+    print(speed())
     print(f"machine: {os.cpu_count()} CPUs, load average now {load_avg()} (1/5/15 min); "
           f"{args.products} products, {args.promotions} promotions, {args.clients} clients, "
           f"sales served by {f'{args.workers} uvicorn worker processes' if args.workers else 'one server thread'}")

@@ -32,6 +32,7 @@ os.environ.setdefault("CLOUDPOS_LOG_JSON", "false")
 
 import httpx  # noqa: E402
 from _live import live  # noqa: E402
+from _machine import speed  # noqa: E402
 
 from cloudpos.app import create_app  # noqa: E402
 from cloudpos.config import Settings  # noqa: E402
@@ -201,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--audit", type=int, default=1000, help="audit events appended (default 1000)")
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
     args = parser.parse_args(argv)
+    print(speed())
     results = []
     if args.only in (None, "sqlite"):
         with sqlite_db() as url:

@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import httpx  # noqa: E402
 from _live import live  # noqa: E402
+from _machine import speed  # noqa: E402
 
 from cloudpos import clock  # noqa: E402
 from cloudpos.catalog import domain  # noqa: E402
@@ -244,6 +245,7 @@ def main() -> None:
     os.environ.setdefault("CLOUDPOS_LOG_JSON", "false")
     ap.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     args = ap.parse_args()
+    print(speed())
     for backend in (["sqlite", "postgresql"] if args.backend == "both" else [args.backend]):
         try:
             run(backend, args.products, args.lookups)
