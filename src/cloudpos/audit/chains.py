@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -78,6 +78,52 @@ def append(db: Session, table: Table, row: dict[str, Any], tenant_id: uuid.UUID,
         ins = insert(table).values({c.key: bindparam(f"r_{c.key}", type_=c.type) for c in table.columns})
         stmt = _APPEND_PG[table.name] = _LINK.add_cte(ins.cte(f"new_{table.name}"))
     conn.execute(stmt, {**head, **{f"r_{k}": v for k, v in row.items()}})
+
+
+_HASHED_PG: dict[str, Any] = {}
+LINK_FIELDS = ("seq", "prev_hash", "hash")
+
+
+def _hashed_append_pg(table: Table) -> Any:
+    """One PostgreSQL statement that locks the head, takes the next number, hashes the new link in SQL and
+    inserts it. The hash input is the previous hash followed by the link's canonical JSON, which the
+    caller sends in three pieces around the two values only the head knows (its hash and the number)."""
+    stmt = _HASHED_PG.get(table.name)
+    if stmt is not None:
+        return stmt
+    from sqlalchemy.dialects import postgresql
+
+    cols = [c for c in table.columns if c.name not in LINK_FIELDS]
+    casts = ", ".join(f"CAST(:r_{c.key} AS {c.type.compile(dialect=postgresql.dialect())})" for c in cols)
+    sql = f"""
+        WITH old AS (SELECT last_seq, last_hash FROM chain_heads
+                     WHERE tenant_id = :h_tenant AND chain = :h_chain FOR UPDATE),
+        new AS (UPDATE chain_heads AS h SET last_seq = old.last_seq + 1,
+                       last_hash = encode(sha256(convert_to(old.last_hash || :j0 || old.last_hash || :j1
+                                                            || (old.last_seq + 1)::text || :j2, 'UTF8')), 'hex')
+                FROM old WHERE h.tenant_id = :h_tenant AND h.chain = :h_chain
+                RETURNING h.last_seq, h.last_hash),
+        ins AS (INSERT INTO {table.name} ({", ".join(c.name for c in cols)}, seq, prev_hash, hash)
+                SELECT {casts}, new.last_seq, old.last_hash, new.last_hash FROM old, new)
+        SELECT new.last_seq, old.last_hash, new.last_hash FROM old, new"""  # noqa: S608 - our own table and column names
+    stmt = _HASHED_PG[table.name] = text(sql).bindparams(
+        *[bindparam(f"r_{c.key}", type_=c.type) for c in cols])
+    return stmt
+
+
+def append_hashed_pg(db: Session, table: Table, row: dict[str, Any], tenant_id: uuid.UUID, chain: str,
+                     json_pieces: tuple[str, str, str]) -> tuple[int, str, str]:
+    """PostgreSQL: `advance` and `append` in one round trip, the link's hash computed by the database.
+    `json_pieces` is the link's canonical JSON cut at its previous-hash value and at its number. Returns
+    (sequence number, previous hash, hash)."""
+    db.flush()  # the head stays the last lock a transaction takes (see advance)
+    params = {"h_tenant": tenant_id, "h_chain": chain, "j0": json_pieces[0], "j1": json_pieces[1],
+              "j2": json_pieces[2], **{f"r_{k}": v for k, v in row.items() if k not in LINK_FIELDS}}
+    got = db.connection().execute(_hashed_append_pg(table), params).one_or_none()
+    if got is None:
+        ensure_head(db, tenant_id, chain)
+        return append_hashed_pg(db, table, row, tenant_id, chain, json_pieces)
+    return int(got[0]), got[1], got[2]
 
 
 def head(db: Session, tenant_id: uuid.UUID, chain: str) -> tuple[int, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from cloudpos import clock
 from cloudpos.audit import chains
-from cloudpos.audit.domain import Break, Link, iso, link_hash, normalize, verify
+from cloudpos.audit.domain import Break, Link, canonical_json, iso, link_hash, normalize, verify
 from cloudpos.audit.models import AuditEvent
 from cloudpos.context import Actor
 from cloudpos.ids import uuid7
@@ -74,7 +75,8 @@ def record(
 ) -> AuditEvent:
     """Append one event to the tenant's chain, in the current transaction."""
     summary = _summary(before, after, details)
-    seq, prev = chains.advance(db, actor.tenant_id, CHAIN)
+    pg = db.get_bind().dialect.name == "postgresql"
+    seq, prev = (0, "") if pg else chains.advance(db, actor.tenant_id, CHAIN)
     ev = AuditEvent(
         tenant_id=actor.tenant_id,
         id=uuid7(),
@@ -93,12 +95,28 @@ def record(
         result=result,
         prev_hash=prev,
     )
-    ev.hash = link_hash(prev, _payload(ev))
     # A Core INSERT on the session's connection (same transaction): the ORM unit of work would add
     # about as much again to every audited write. The returned event is not attached to the session.
-    chains.append(db, _EVENTS, {c.key: getattr(ev, c.key) for c in _EVENTS.columns}, actor.tenant_id, CHAIN,
-                  seq, ev.hash)
+    row = {c.key: getattr(ev, c.key) for c in _EVENTS.columns}
+    if pg:  # one round trip: the database takes the number and hashes the link (same hash as link_hash)
+        ev.seq, ev.prev_hash, ev.hash = chains.append_hashed_pg(db, _EVENTS, row, actor.tenant_id, CHAIN,
+                                                                _json_pieces(ev))
+        return ev
+    ev.hash = link_hash(prev, _payload(ev))
+    chains.append(db, _EVENTS, {**row, "hash": ev.hash}, actor.tenant_id, CHAIN, seq, ev.hash)
     return ev
+
+
+def _json_pieces(ev: AuditEvent) -> tuple[str, str, str]:
+    """The event's canonical JSON in three pieces, cut where its previous hash and its number go (neither
+    is known before the chain head is locked). Placeholders are random, so no text in the event can
+    look like one; the hash input is then prev_hash + pieces[0] + prev_hash + pieces[1] + seq + pieces[2]."""
+    mark = secrets.token_hex(8)
+    prev_mark, seq_mark = f"p{mark}", 7_000_000_000_000_000_000 + int(mark[:8], 16)
+    text = canonical_json({**_payload(ev), "prev_hash": prev_mark, "seq": seq_mark})
+    head, rest = text.split(f'"prev_hash":"{prev_mark}"', 1)
+    middle, tail = rest.split(f'"seq":{seq_mark}', 1)
+    return head + '"prev_hash":"', '"' + middle + '"seq":', tail
 
 
 @dataclass(frozen=True)
