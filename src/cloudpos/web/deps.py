@@ -33,10 +33,10 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
 
 @contextmanager
 def loop_reader(request: Request, actor: Actor) -> Iterator[Session]:
-    """A read-only, tenant-scoped session on the autocommit auth engine, for the one endpoint that answers on
-    the event loop itself: the scanner's look-up (a couple of indexed reads, cheaper than a trip to a worker
-    thread plus the BEGIN and ROLLBACK of a transaction). Not for anything that writes (SQLite refuses it:
-    the engine's connections are query_only) or reads more than a few rows."""
+    """A read-only, tenant-scoped session on the autocommit auth engine, for the endpoints that answer on the
+    event loop itself: the scanner's look-up and GET /me (a couple of indexed reads each, cheaper than a trip
+    to a worker thread plus the BEGIN and ROLLBACK of a transaction). Not for anything that writes (SQLite
+    refuses it: the engine's connections are query_only) or reads more than a few rows."""
     session = request.app.state.loop_sessionmaker()
     session.info["tenant_id"] = actor.tenant_id
     try:
