@@ -60,8 +60,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _live import live
-from _machine import speed
+from _harness import live, postgres_db, server_ms, speed, sqlite_db, unique_ean13
 
 _TMP = Path(tempfile.mkdtemp(prefix="cloudpos-bench-checkout-"))
 os.environ.setdefault("CLOUDPOS_VAR_DIR", str(_TMP / "var"))
@@ -80,42 +79,11 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, max(0, round(p / 100 * len(s)) - 1))] if s else float("nan")
 
 
-def server_ms(headers) -> float:
-    m = re.search(r"dur=([0-9.]+)", headers.get("server-timing", ""))
-    return float(m.group(1)) if m else float("nan")
-
-
 def load_avg() -> str:
     return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 # --- databases and the server ----------------------------------------------------------------------------
-
-def pg_base() -> str:
-    return (os.environ.get("CLOUDPOS_BENCH_PG_URL") or os.environ.get("CLOUDPOS_TEST_PG_URL")
-            or "postgresql://postgres@127.0.0.1:5432/test").replace("postgresql+psycopg://", "postgresql://")
-
-
-@contextmanager
-def sqlite_db() -> Iterator[str]:
-    d = Path(tempfile.mkdtemp(prefix="sqlite-", dir=_TMP))
-    yield f"sqlite:///{d / 'bench.db'}"
-
-
-@contextmanager
-def postgres_db() -> Iterator[str]:
-    import psycopg
-
-    admin = re.sub(r"/[^/?]*(\?|$)", r"/postgres\1", pg_base(), count=1)
-    with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{PG_DB}"')
-    try:
-        yield re.sub(r"/[^/?]*(\?|$)", rf"/{PG_DB}\1", pg_base(), count=1)
-    finally:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
-
 
 def _tree_cpu(root: int) -> float:
     """User + system CPU seconds of a process and its children (Linux /proc), for the worker processes."""
@@ -251,7 +219,6 @@ def seed_catalog(http, app, shop: Shop, n: int) -> None:
     from sqlalchemy import insert, text
 
     from cloudpos import clock
-    from cloudpos.catalog import domain
     from cloudpos.catalog.models import Product, ProductBarcode
     from cloudpos.ids import uuid7
 
@@ -279,11 +246,7 @@ def seed_catalog(http, app, shop: Shop, n: int) -> None:
 
     total = n + SALE_PRODUCTS
     for i in range(total):
-        while True:
-            code = domain.with_check_digit("69" + "".join(str(rng.randrange(10)) for _ in range(10)))
-            if code not in seen:
-                seen.add(code)
-                break
+        code = unique_ean13(rng, seen)
         pid = uuid7()
         sale = i >= n
         sku = f"S{i - n + 1:04d}" if sale else f"B{i:07d}"
@@ -804,10 +767,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     results = []
     if args.only in (None, "sqlite"):
-        with sqlite_db() as url:
+        with sqlite_db(_TMP) as url:
             results.append(run("sqlite", url, args))
     if args.only in (None, "postgresql"):
-        with postgres_db() as url:
+        with postgres_db(PG_DB) as url:
             results.append(run("postgresql", url, args))
     report(results, args)
     return 0

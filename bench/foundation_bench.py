@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import secrets
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 _TMP = Path(tempfile.mkdtemp(prefix="cloudpos-bench-"))
@@ -31,8 +29,7 @@ os.environ.setdefault("CLOUDPOS_VAR_DIR", str(_TMP / "var"))
 os.environ.setdefault("CLOUDPOS_LOG_JSON", "false")
 
 import httpx  # noqa: E402
-from _live import live  # noqa: E402
-from _machine import speed  # noqa: E402
+from _harness import live, postgres_db, server_ms, speed, sqlite_db  # noqa: E402
 
 from cloudpos.app import create_app  # noqa: E402
 from cloudpos.config import Settings  # noqa: E402
@@ -46,35 +43,6 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, max(0, round(p / 100 * len(s)) - 1))]
 
 
-def server_ms(r: httpx.Response) -> float:
-    m = re.search(r"dur=([0-9.]+)", r.headers.get("server-timing", ""))
-    return float(m.group(1)) if m else float("nan")
-
-
-@contextmanager
-def sqlite_db() -> Iterator[str]:
-    d = Path(tempfile.mkdtemp(prefix="sqlite-", dir=_TMP))
-    yield f"sqlite:///{d / 'bench.db'}"
-
-
-@contextmanager
-def postgres_db() -> Iterator[str]:
-    import psycopg
-
-    base = (os.environ.get("CLOUDPOS_BENCH_PG_URL") or os.environ.get("CLOUDPOS_TEST_PG_URL")
-            or "postgresql://postgres@127.0.0.1:5432/test").replace("postgresql+psycopg://", "postgresql://")
-    admin = re.sub(r"/[^/?]*(\?|$)", r"/postgres\1", base, count=1)
-    name = "cloudpos_bench"
-    with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield re.sub(r"/[^/?]*(\?|$)", rf"/{name}\1", base, count=1)
-    finally:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def timed(fn: Callable[[], httpx.Response], n: int, warmup: int, ok: int = 200) -> tuple[list[float], list[float]]:
     for _ in range(warmup):
         fn()
@@ -84,7 +52,7 @@ def timed(fn: Callable[[], httpx.Response], n: int, warmup: int, ok: int = 200) 
         r = fn()
         client_ms.append((time.perf_counter() - t) * 1000)
         assert r.status_code == ok, r.text
-        srv_ms.append(server_ms(r))
+        srv_ms.append(server_ms(r.headers))
     return srv_ms, client_ms
 
 
@@ -205,11 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     print(speed())
     results = []
     if args.only in (None, "sqlite"):
-        with sqlite_db() as url:
+        with sqlite_db(_TMP) as url:
             results.append(run("sqlite", url, args))
     if args.only in (None, "postgresql"):
         try:
-            with postgres_db() as url:
+            with postgres_db("cloudpos_bench") as url:
                 results.append(run("postgresql", url, args))
         except Exception as exc:  # noqa: BLE001 - report and carry on with what we have
             print(f"PostgreSQL skipped: {exc.__class__.__name__}: {exc}", file=sys.stderr)

@@ -30,6 +30,8 @@ from pathlib import Path
 warnings.filterwarnings("ignore")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from _harness import unique_ean13  # noqa: E402
+
 from cloudpos.catalog import domain  # noqa: E402
 
 CATS = ["食品/饮料/碳酸饮料", "食品/饮料/饮用水", "食品/休闲零食/膨化食品", "食品/粮油调味/调味品",
@@ -60,11 +62,7 @@ def make_xlsx(path: Path, rows: int, price_shift: int = 0) -> float:
                      b'openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
             fh.write(("<row r=\"1\">" + "".join(s(h) for h in head) + "</row>").encode())
             for i in range(rows):
-                while True:
-                    code = domain.with_check_digit("69" + "".join(str(rng.randrange(10)) for _ in range(10)))
-                    if code not in seen:
-                        seen.add(code)
-                        break
+                code = unique_ean13(rng, seen)
                 k = i % len(NAMES)
                 cells = [s(f"S{i:07d}"), s(code), s(f"{NAMES[k]} {i}号"), s(CATS[k]), s(NAMES[k][:2]), s("件"),
                          f"<c><v>{(rng.randrange(100, 9999) + price_shift) / 100}</v></c>",

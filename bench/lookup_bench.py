@@ -31,8 +31,7 @@ warnings.filterwarnings("ignore")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import httpx  # noqa: E402
-from _live import live  # noqa: E402
-from _machine import speed  # noqa: E402
+from _harness import live, speed, unique_ean13  # noqa: E402
 
 from cloudpos import clock  # noqa: E402
 from cloudpos.catalog import domain  # noqa: E402
@@ -110,11 +109,7 @@ def bulk_products(app, tenant_id: uuid.UUID, n: int) -> list[str]:
     batch_p: list[dict] = []
     batch_b: list[dict] = []
     for i in range(n):
-        while True:
-            code = domain.with_check_digit("69" + "".join(str(rng.randrange(10)) for _ in range(10)))
-            if code not in seen:
-                seen.add(code)
-                break
+        code = unique_ean13(rng, seen)
         pid = uuid7()
         name = f"测试商品{i}号 {rng.choice(['可乐', '矿泉水', '薯片', '饼干', '牛奶'])}"
         sku = f"B{i:07d}"

@@ -1,0 +1,93 @@
+"""What the benchmarks share: a real uvicorn server in a thread (httptools and uvloop, as `cloudpos serve`
+runs), scratch databases, the Server-Timing figure, unique EAN-13 codes, and how fast the machine is."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def live(app) -> Iterator[str]:
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           access_log=False, lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 15
+    while not server.started and time.time() < deadline:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def pg_base() -> str:
+    return (os.environ.get("CLOUDPOS_BENCH_PG_URL") or os.environ.get("CLOUDPOS_TEST_PG_URL")
+            or "postgresql://postgres@127.0.0.1:5432/test").replace("postgresql+psycopg://", "postgresql://")
+
+
+@contextmanager
+def sqlite_db(folder: Path) -> Iterator[str]:
+    d = Path(tempfile.mkdtemp(prefix="sqlite-", dir=folder))
+    yield f"sqlite:///{d / 'bench.db'}"
+
+
+@contextmanager
+def postgres_db(name: str) -> Iterator[str]:
+    """A scratch database `name` on the benchmark's PostgreSQL server, dropped afterwards."""
+    import psycopg
+
+    admin = re.sub(r"/[^/?]*(\?|$)", r"/postgres\1", pg_base(), count=1)
+    with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield re.sub(r"/[^/?]*(\?|$)", rf"/{name}\1", pg_base(), count=1)
+    finally:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def server_ms(headers) -> float:
+    """The server's own time for a request (`Server-Timing: app;dur=`), NaN when absent."""
+    m = re.search(r"dur=([0-9.]+)", headers.get("server-timing", ""))
+    return float(m.group(1)) if m else float("nan")
+
+
+def unique_ean13(rng: random.Random, seen: set[str]) -> str:
+    """A valid EAN-13 starting 69 (China) that is not in `seen` yet (and is then added to it)."""
+    from cloudpos.catalog import domain
+
+    while True:
+        code = domain.with_check_digit("69" + "".join(str(rng.randrange(10)) for _ in range(10)))
+        if code not in seen:
+            seen.add(code)
+            return code
+
+
+def speed() -> str:
+    """How fast this machine is right now. The development machine's speed moves by up to 2x within minutes
+    (shared host): the same query took 0.17 ms in one run and 0.34 ms in the next. Each benchmark prints this
+    next to its figures, so runs can be compared."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(5_000_000):
+        total += i
+    took = time.perf_counter() - started
+    load = "/".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"machine speed: a fixed 5M-step Python loop took {took:.2f} s (lower is faster); load {load}"
