@@ -20,7 +20,6 @@ check_session = sessions.check
 bind_session = sessions.bind
 needs_touch = sessions.needs_touch
 touch_session = sessions.touch
-current_session = sessions.current
 record_denied = sessions.record_denied
 load_actor = sessions.load_actor
 bootstrap_roles = roles.bootstrap

@@ -131,18 +131,16 @@ def _open_session(db: Session, emp: Employee, *, ip: str, user_agent: str, kind:
     return LoginResult(token, s.session_absolute_hours * 3600, actor)
 
 
+@functools.lru_cache(maxsize=4096)  # a handful of distinct combinations per merchant
 def _effective(role_permissions: tuple[str, ...], grants: frozenset[str], denies: frozenset[str]) -> frozenset[str]:
     return effective(frozenset(role_permissions), set(grants), set(denies))
-
-
-_effective_cached = functools.lru_cache(maxsize=4096)(_effective)  # a handful of distinct combinations per merchant
 
 
 def _actor(*, tenant_id: uuid.UUID, employee_id: uuid.UUID, username: str, display_name: str, role_code: str,
            role_permissions: Iterable[str], max_discount_bp: int, all_stores: bool, is_owner: bool,
            grants: Iterable[str], denies: Iterable[str], store_ids: Iterable[uuid.UUID], ip: str,
            terminal_id: uuid.UUID | None, session_id: uuid.UUID | None, request_id: str) -> Actor:
-    perms = _effective_cached(tuple(role_permissions), frozenset(grants), frozenset(denies))
+    perms = _effective(tuple(role_permissions), frozenset(grants), frozenset(denies))
     return Actor(tenant_id=tenant_id, employee_id=employee_id, username=username, display_name=display_name,
                  role_code=role_code, permissions=perms, all_stores=all_stores or is_owner,
                  store_ids=frozenset(store_ids), is_owner=is_owner, max_discount_bp=max_discount_bp, ip=ip,

@@ -57,18 +57,26 @@ def _token(request: Request) -> tuple[str | None, str]:
     return (cookie, "cookie") if cookie else (None, "")
 
 
-def _actor(request: Request, db: Session) -> Actor:
-    """For pages that run in a worker thread anyway (`optional_actor`): the read on the request's session."""
-    cached = getattr(request.state, "actor", None)
-    if cached is not None:
-        return cached
+def _caller_token(request: Request) -> tuple[str, str]:
     token, how = _token(request)
     if not token:
         raise Unauthorized()
-    actor = auth.authenticate(db, token, ip=client_ip(request), request_id=getattr(request.state, "request_id", ""))
+    return token, how
+
+
+def _remember(request: Request, actor: Actor, how: str) -> Actor:
     request.state.actor = actor
     request.state.auth_via = how
     return actor
+
+
+def _actor(request: Request, db: Session) -> Actor:
+    """For pages that run in a worker thread anyway (`optional_actor`): the read on the request's session."""
+    if (cached := getattr(request.state, "actor", None)) is not None:
+        return cached
+    token, how = _caller_token(request)
+    actor = auth.authenticate(db, token, ip=client_ip(request), request_id=getattr(request.state, "request_id", ""))
+    return _remember(request, actor, how)
 
 
 async def _actor_on_loop(request: Request, db: Session) -> Actor:
@@ -76,21 +84,16 @@ async def _actor_on_loop(request: Request, db: Session) -> Actor:
     indexed read of about a tenth of a millisecond, cheaper than handing the request to a worker thread and
     back, which the endpoint does next anyway. The rare writes (refreshing last-seen once a minute) go to a
     worker thread on the request's own session."""
-    cached = getattr(request.state, "actor", None)
-    if cached is not None:
+    if (cached := getattr(request.state, "actor", None)) is not None:
         return cached
-    token, how = _token(request)
-    if not token:
-        raise Unauthorized()
+    token, how = _caller_token(request)
     with request.app.state.auth_engine.connect() as conn:
         row = auth.read_session(conn, token)
     actor = auth.check_session(row, ip=client_ip(request), request_id=getattr(request.state, "request_id", ""))
     auth.bind_session(db, row)
     if auth.needs_touch(row):
         await run_in_threadpool(auth.touch_session, db, row)
-    request.state.actor = actor
-    request.state.auth_via = how
-    return actor
+    return _remember(request, actor, how)
 
 
 def _mark(dep: Callable, permission: str) -> Callable:
