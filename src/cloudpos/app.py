@@ -23,6 +23,7 @@ from cloudpos.errors import FieldError, Forbidden, Invalid, NotFound, Problem, T
 from cloudpos.i18n import DEFAULT_LOCALE, current_locale, negotiate, normalize_locale
 from cloudpos.web.deps import LANG_COOKIE, SESSION_COOKIE
 from cloudpos.web.problems import PROBLEM_JSON, problem_body, problem_response, validation_problem
+from cloudpos.web.routing import index_by_first_segment
 
 log = structlog.get_logger("cloudpos")
 
@@ -185,6 +186,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(apis[name].router, prefix="/api/v1" if name != "ops" else "")
     for views in pages:
         app.include_router(views.router, include_in_schema=False)
+    index_by_first_segment(app)
     static_dir = settings_static_dir()
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
     return app

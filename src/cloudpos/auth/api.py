@@ -36,6 +36,19 @@ from cloudpos.web.routing import APIRouter
 router = APIRouter()
 
 
+@router.get("/me", response_model=MeOut, tags=["auth"])
+async def me(request: Request, actor: Actor = Depends(authenticated()), db: Session = Depends(get_db)) -> MeOut:
+    """Answered on the event loop (web.deps.loop_reader): two indexed reads after the caller's own."""
+    me = sessions.current(db)  # read by the auth dependency a moment ago
+    with loop_reader(request, actor) as reader:
+        out = employees.current_out(reader, actor, grants=list(me.grants), denies=list(me.denies),
+                                    store_ids=list(me.store_ids))
+        stores = [StoreRef(id=s.id, code=s.code, name=s.name) for s in tenancy.list_stores(reader, actor)]
+    return MeOut(employee=out, tenant_id=actor.tenant_id, merchant_code=me.merchant_code,
+                 merchant_name=me.merchant_name, role=out.role, stores=stores,
+                 permissions=sorted(actor.permissions), max_discount_bp=actor.max_discount_bp)
+
+
 @router.post("/auth/login", response_model=TokenOut, tags=["auth"], dependencies=[Depends(public())])
 def login(data: LoginIn, request: Request, db: Session = Depends(get_db)) -> TokenOut:
     result = sessions.login(db, data.merchant_code, data.username, data.password, ip=client_ip(request),
@@ -55,19 +68,6 @@ def change_password(data: PasswordChangeIn, actor: Actor = Depends(authenticated
                     db: Session = Depends(get_db)) -> Response:
     employees.change_own_password(db, actor, data.current_password, data.new_password)
     return Response(status_code=204)
-
-
-@router.get("/me", response_model=MeOut, tags=["auth"])
-async def me(request: Request, actor: Actor = Depends(authenticated()), db: Session = Depends(get_db)) -> MeOut:
-    """Answered on the event loop (web.deps.loop_reader): two indexed reads after the caller's own."""
-    me = sessions.current(db)  # read by the auth dependency a moment ago
-    with loop_reader(request, actor) as reader:
-        out = employees.current_out(reader, actor, grants=list(me.grants), denies=list(me.denies),
-                                    store_ids=list(me.store_ids))
-        stores = [StoreRef(id=s.id, code=s.code, name=s.name) for s in tenancy.list_stores(reader, actor)]
-    return MeOut(employee=out, tenant_id=actor.tenant_id, merchant_code=me.merchant_code,
-                 merchant_name=me.merchant_name, role=out.role, stores=stores,
-                 permissions=sorted(actor.permissions), max_discount_bp=actor.max_discount_bp)
 
 
 @router.get("/employees", response_model=Page[EmployeeOut], tags=["staff"])

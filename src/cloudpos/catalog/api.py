@@ -36,6 +36,18 @@ from cloudpos.web.routing import APIRouter
 router = APIRouter(tags=["catalog"])
 
 
+# --- the scanner (declared first: FastAPI tries a router's routes in order) ---------------------
+
+@router.get("/products/lookup", response_model=LookupOut)
+async def lookup(request: Request, code: str = Query(..., min_length=1, max_length=64),
+                 store_id: uuid.UUID | None = None, actor: Actor = Depends(requires("catalog.view"))) -> LookupOut:
+    """The scanner: a barcode, a scale label (称重码) or a SKU → product, quantity and price.
+    Unknown code → 404 `unknown_code`; delisted product → 409 `product_delisted`.
+    Answered on the event loop (web.deps.loop_reader): one or two indexed reads, no worker thread."""
+    with loop_reader(request, actor) as db:
+        return service.lookup(db, actor, code, store_id)
+
+
 # --- categories -------------------------------------------------------------------------------
 
 @router.get("/categories", response_model=list[CategoryOut])
@@ -85,16 +97,6 @@ def list_products(q: str = Query("", max_length=60), category_id: uuid.UUID | No
 def create_product(data: ProductIn, actor: Actor = Depends(requires("catalog.edit")),
                    db: Session = Depends(get_db)) -> ProductOut:
     return service.create(db, actor, data)
-
-
-@router.get("/products/lookup", response_model=LookupOut)
-async def lookup(request: Request, code: str = Query(..., min_length=1, max_length=64),
-                 store_id: uuid.UUID | None = None, actor: Actor = Depends(requires("catalog.view"))) -> LookupOut:
-    """The scanner: a barcode, a scale label (称重码) or a SKU → product, quantity and price.
-    Unknown code → 404 `unknown_code`; delisted product → 409 `product_delisted`.
-    Answered on the event loop (web.deps.loop_reader): one or two indexed reads, no worker thread."""
-    with loop_reader(request, actor) as db:
-        return service.lookup(db, actor, code, store_id)
 
 
 @router.post("/products/status", response_model=BulkStatusOut)

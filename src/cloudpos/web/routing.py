@@ -38,3 +38,45 @@ class APIRouter(fastapi.APIRouter):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("route_class", OneHopRoute)
         super().__init__(**kwargs)
+
+
+def index_by_first_segment(app: fastapi.FastAPI) -> None:
+    """Let each included router refuse, in one set lookup, a path none of its routes can match.
+
+    FastAPI asks every included router in turn whether it matches a request, and each one tries all of its
+    routes' patterns (about 5 µs a pattern here): `POST /api/v1/sales` was tried against some 60 routes of
+    the routers before it, 0.1 ms per request before any work. Every route of a router under a prefix
+    starts with a fixed segment after it (`/api/v1/sales…`, `/api/v1/shifts…`), so a router whose routes'
+    first segments do not include the request's answers "no match" at once; a router with a route that
+    starts with a parameter is left as it is. What matches, and 404/405, are unchanged."""
+    from fastapi.routing import _IncludedRouter
+    from starlette.routing import Match, get_route_path
+
+    for route in app.router.routes:
+        if not isinstance(route, _IncludedRouter):
+            continue
+        prefix = route.include_context.prefix or ""
+        firsts = {_first_segment(ctx.path_format, prefix) for ctx in route.effective_route_contexts()}
+        if not firsts or None in firsts:
+            continue
+        route.matches = _filtered(route.matches, prefix, frozenset(firsts), Match.NONE, get_route_path)
+
+
+def _first_segment(path: str, prefix: str) -> str | None:
+    if not path.startswith(prefix + "/"):
+        return None
+    first = path[len(prefix) + 1:].split("/", 1)[0]
+    return None if not first or "{" in first else first
+
+
+def _filtered(matches: Callable[..., Any], prefix: str, firsts: frozenset[str], none: Any,
+              route_path: Callable[[Any], str]) -> Callable[..., Any]:
+    start = len(prefix) + 1
+
+    def filtered(scope: Any) -> Any:
+        path = route_path(scope)
+        if not path.startswith(prefix + "/") or path[start:].split("/", 1)[0] not in firsts:
+            return none, {}
+        return matches(scope)
+
+    return filtered
