@@ -37,7 +37,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from cloudpos import clock
@@ -199,6 +199,8 @@ def methods_for_store(db: Session, actor: Actor, store_id: uuid.UUID | None = No
 
 
 _METHODS = PaymentMethod.__table__
+_PAYMENTS = Payment.__table__
+_INSERT_PAYMENT = insert(_PAYMENTS)
 _METHOD = select(_METHODS).where(_METHODS.c.tenant_id == bindparam("m_tenant"), _METHODS.c.code == bindparam("m_code"),
                                  _METHODS.c.scope.in_(bindparam("m_scopes", expanding=True)))
 
@@ -486,9 +488,12 @@ def attach_to_sale(db: Session, actor: Actor, payment_id: uuid.UUID, sale_id: uu
 def record_offline_payment(db: Session, actor: Actor, store_id: uuid.UUID, method: str, amount_fen: int, *,
                            terminal_id: uuid.UUID | None = None, sale_id: uuid.UUID | None = None,
                            sale_ref: str | None = "", card_brand: str | None = "", card_last4: str | None = "",
-                           approval_code: str | None = "", reference: str | None = "") -> PaymentOut:
+                           approval_code: str | None = "", reference: str | None = "",
+                           place_checked: bool = False) -> PaymentOut:
     """Cash, card (paid on the external card terminal), stored value, points, coupon — in the caller's
-    transaction. Never accepts a card number: any field with 13+ digits in a row is refused (422)."""
+    transaction. Never accepts a card number: any field with 13+ digits in a row is refused (422).
+    `place_checked`: the caller has already proved the store is the employee's and the terminal the
+    store's (checkout does, through the terminal's open shift), so they are not read again."""
     actor.require("sale.create")
     card_brand, card_last4, approval_code, reference, sale_ref = (
         (v or "").strip() for v in (card_brand, card_last4, approval_code, reference, sale_ref))
@@ -511,20 +516,24 @@ def record_offline_payment(db: Session, actor: Actor, store_id: uuid.UUID, metho
             errors.append(FieldError(k, N_("Too long."), {}, "too_long"))
     if errors:
         raise Invalid(errors=errors)
-    _check_place(db, actor, store_id, terminal_id)
+    if not place_checked:
+        _check_place(db, actor, store_id, terminal_id)
     m = _method(db, actor, store_id, method)
     if not m.enabled:
         raise _invalid("method", N_("This payment method is switched off for the store."), "method_disabled")
     now = clock.now()
     pid = uuid7()
     p = Payment(tenant_id=actor.tenant_id, id=pid, store_id=store_id, terminal_id=terminal_id,
-                employee_id=actor.employee_id, method=method, provider="", amount_fen=amount_fen,
-                status=domain.SUCCEEDED, out_trade_no=pid.hex, card_brand=card_brand, card_last4=card_last4,
-                approval_code=approval_code, reference=reference, sale_ref=sale_ref, sale_id=sale_id,
-                fee_rate_bp=m.fee_rate_bp, settlement_cycle_days=m.settlement_cycle_days, paid_at=now,
-                created_at=now, updated_at=now, message=SUCCEEDED_MSG)
-    db.add(p)
-    db.flush()
+                employee_id=actor.employee_id, method=method, provider="", amount_fen=amount_fen, currency="CNY",
+                status=domain.SUCCEEDED, out_trade_no=pid.hex, provider_trade_no="", auth_code_last4="",
+                card_brand=card_brand, card_last4=card_last4, approval_code=approval_code, reference=reference,
+                sale_ref=sale_ref, sale_id=sale_id, idempotency_key=None, attempts=0, deadline=None,
+                fee_rate_bp=m.fee_rate_bp, settlement_cycle_days=m.settlement_cycle_days, refunded_fen=0,
+                error_code="", message=SUCCEEDED_MSG, reconcile_claim_at=None, paid_at=now, created_at=now,
+                updated_at=now)
+    # Written as it is, once (a recorded tender never changes until a refund): one prebuilt INSERT with
+    # every column given, not a unit-of-work flush; the row is not kept in the session.
+    db.connection().execute(_INSERT_PAYMENT, {c.key: getattr(p, c.key) for c in _PAYMENTS.columns})
     return payment_out(p)
 
 

@@ -327,7 +327,7 @@ def _record_payments(db: Session, actor: Actor, data: SaleIn, drafts: list[Payme
         rec = payments.record_offline_payment(
             db, actor, store_id, d.method, d.amount, terminal_id=data.terminal_id, sale_id=sale_id,
             sale_ref=data.client_ref, card_brand=d.card_brand, card_last4=d.card_last4,
-            approval_code=d.approval_code, reference=d.reference)
+            approval_code=d.approval_code, reference=d.reference, place_checked=True)
         d.payment_id = rec.id
 
 
