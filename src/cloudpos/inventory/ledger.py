@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -98,6 +98,32 @@ _MOVE = (update(_LEVELS)
          .returning(_LEVELS.c.on_hand, _LEVELS.c.low_stock_threshold))
 _MOVE_BLOCK = _MOVE.where(_LEVELS.c.on_hand + bindparam("l_delta", type_=_LEVELS.c.on_hand.type) >= 0)
 _INSERT_MOVEMENTS = insert(_MOVEMENTS)
+# PostgreSQL, a document's lines in one statement (a sale's three lines: one round trip, not four): the
+# balance rows are locked first, in product order (`locked`, evaluated once before any row changes, keeps
+# the no-deadlock rule), then moved, and each movement is written with the balance its line left. A
+# product without a balance row yet is not in the result; the caller moves it line by line.
+_MOVE_ALL_PG = text("""
+WITH v AS (SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:deltas AS bigint[]), CAST(:mv_ids AS uuid[]),
+                                CAST(:costs AS bigint[])) AS v(product_id, delta, mv_id, unit_cost)),
+locked AS MATERIALIZED (
+    SELECT l.product_id FROM stock_levels l
+    WHERE l.tenant_id = CAST(:tenant AS uuid) AND l.store_id = CAST(:store AS uuid)
+      AND l.product_id = ANY(CAST(:ids AS uuid[]))
+    ORDER BY l.product_id FOR UPDATE),
+moved AS (
+    UPDATE stock_levels l SET on_hand = l.on_hand + v.delta, updated_at = CAST(:now AS timestamptz) FROM v
+    WHERE l.tenant_id = CAST(:tenant AS uuid) AND l.store_id = CAST(:store AS uuid) AND l.product_id = v.product_id
+      AND (SELECT count(*) FROM locked) >= 0
+    RETURNING l.product_id, l.on_hand, l.low_stock_threshold),
+added AS (
+    INSERT INTO stock_movements (tenant_id, id, store_id, product_id, kind, quantity, unit_cost, balance_after,
+                                 ref_type, ref_id, reason, note, actor_id, actor_name, occurred_at)
+    SELECT CAST(:tenant AS uuid), v.mv_id, CAST(:store AS uuid), v.product_id, CAST(:kind AS varchar), v.delta,
+           v.unit_cost, m.on_hand, CAST(:ref_type AS varchar), CAST(:ref_id AS uuid), CAST(:reason AS varchar),
+           CAST(:note AS varchar), CAST(:actor_id AS uuid), CAST(:actor_name AS varchar), CAST(:now AS timestamptz)
+    FROM v JOIN moved m ON m.product_id = v.product_id)
+SELECT product_id, on_hand, low_stock_threshold FROM moved
+""")
 
 
 def apply_movements(db: Session, actor: Actor, store_id: uuid.UUID, lines: Sequence[Line], kind: str,
@@ -131,8 +157,20 @@ def apply_movements(db: Session, actor: Actor, store_id: uuid.UUID, lines: Seque
     refusable = policy == "block" and any(ln[1] < 0 for ln in ordered)
     db.flush()
     conn = db.connection()
+    moved: dict[uuid.UUID, tuple[int, int | None, uuid.UUID]] = {}
+    if conn.dialect.name == "postgresql" and not refusable and len({ln[0] for ln in ordered}) == len(ordered):
+        mv_ids = [_uuid7() for _ in ordered]
+        for (product_id, on_hand, store_threshold), mv_id in _move_all_pg(conn, actor, store_id, ordered, mv_ids, now,
+                                                                           kind, ref_type, ref_id, reason, note):
+            moved[product_id] = (on_hand, store_threshold, mv_id)
     with db.begin_nested() if refusable else nullcontext():
         for product_id, delta, unit_cost in ordered:
+            if product_id in moved:  # moved (and its movement written) by the one statement above
+                on_hand, store_threshold, mv_id = moved[product_id]
+                _alert_if_crossed(db, tenant_id, store_id, product_id, products.get(product_id), delta, on_hand,
+                                  store_threshold, kind, now)
+                applied.append(Applied(product_id, delta, on_hand, mv_id))
+                continue
             block = policy == "block" and delta < 0
             params = {"l_tenant": tenant_id, "l_store": store_id, "l_product": product_id, "l_delta": delta,
                       "l_now": now}
@@ -156,14 +194,35 @@ def apply_movements(db: Session, actor: Actor, store_id: uuid.UUID, lines: Seque
                               "kind": kind, "quantity": delta, "unit_cost": unit_cost, "balance_after": on_hand,
                               "ref_type": ref_type, "ref_id": ref_id, "reason": reason, "note": note[:300],
                               "actor_id": actor.employee_id, "actor_name": actor_name, "occurred_at": now})
-            threshold = domain.effective_threshold(store_threshold, p.low_stock_threshold if p else None)
-            if domain.crossed_below(on_hand - delta, on_hand, threshold):
-                db.add(StockAlertEvent(tenant_id=tenant_id, store_id=store_id, product_id=product_id,
-                                       on_hand=on_hand, threshold=threshold, movement_kind=kind, occurred_at=now))
+            _alert_if_crossed(db, tenant_id, store_id, product_id, p, delta, on_hand, store_threshold, kind, now)
             applied.append(Applied(product_id, delta, on_hand, mv_id))
-        conn.execute(_INSERT_MOVEMENTS, movements)  # one statement for all the lines
+        if movements:
+            conn.execute(_INSERT_MOVEMENTS, movements)  # one statement for all the lines
         db.flush()
     return applied
+
+
+def _move_all_pg(conn, actor: Actor, store_id: uuid.UUID, ordered: list[Line], mv_ids: list[uuid.UUID], now,
+                 kind: str, ref_type: str, ref_id: uuid.UUID | None, reason: str, note: str):
+    """Run `_MOVE_ALL_PG`; yields ((product_id, on_hand, store threshold), movement id) per moved line."""
+    ids = [ln[0] for ln in ordered]
+    rows = {r[0]: r for r in conn.execute(_MOVE_ALL_PG, {
+        "ids": ids, "deltas": [ln[1] for ln in ordered], "mv_ids": mv_ids, "costs": [ln[2] for ln in ordered],
+        "tenant": actor.tenant_id, "store": store_id, "now": now, "kind": kind, "ref_type": ref_type,
+        "ref_id": ref_id, "reason": reason, "note": note[:300], "actor_id": actor.employee_id,
+        "actor_name": (actor.display_name or actor.username)[:60]})}
+    for pid, mv_id in zip(ids, mv_ids, strict=True):
+        if pid in rows:
+            yield rows[pid], mv_id
+
+
+def _alert_if_crossed(db: Session, tenant_id: uuid.UUID, store_id: uuid.UUID, product_id: uuid.UUID,
+                      p: ProductInfo | None, delta: int, on_hand: int, store_threshold: int | None, kind: str,
+                      now) -> None:
+    threshold = domain.effective_threshold(store_threshold, p.low_stock_threshold if p else None)
+    if domain.crossed_below(on_hand - delta, on_hand, threshold):
+        db.add(StockAlertEvent(tenant_id=tenant_id, store_id=store_id, product_id=product_id,
+                               on_hand=on_hand, threshold=threshold, movement_kind=kind, occurred_at=now))
 
 
 def _uuid7() -> uuid.UUID:
