@@ -191,3 +191,35 @@ def test_a_refused_manager_override_leaves_the_idempotency_key_free_for_the_retr
     assert r.json()["total"] == 400 and r.json()["receipt_no"].endswith("000001")
     again = sale(till, lines, [{"method": "cash", "amount": 400}], key=key, manual_discounts=half_off)
     assert again.status_code == 201 and again.json()["id"] == r.json()["id"]
+
+
+def test_receipt_numbers_past_six_digits_keep_every_digit_and_the_chain(till, app):
+    """PostgreSQL numbers and links the sale in SQL, SQLite in Python: both must give S01-<day>-1000000
+    after 999999 (never cut to six digits), and the stored hash must be the one Python computes."""
+    from sqlalchemy import select, update
+
+    from cloudpos.audit.domain import link_hash
+    from cloudpos.audit.models import ChainHead
+    from cloudpos.sales.chain import chain_name, payload
+    from cloudpos.sales.models import Sale, SaleLine, SalePayment
+
+    first = sale(till, [{"product_id": till.chips["id"]}], [{"method": "cash", "amount": 800}]).json()
+    assert first["receipt_no"].endswith("-000001")
+    head_of_store = (ChainHead.tenant_id == till.tenant_id, ChainHead.chain == chain_name(till.store_id))
+    with app.state.sessionmaker() as db:
+        db.execute(update(ChainHead).where(*head_of_store).values(last_seq=999_999))
+        db.commit()
+    big = sale(till, [{"product_id": till.cola["id"]}, {"product_id": till.chips["id"], "quantity": "2"}],
+               [{"method": "cash", "amount": 2000, "tendered": 2000}]).json()
+    assert big["receipt_no"] == first["receipt_no"][:-6] + "1000000"
+    with app.state.sessionmaker() as db:
+        row = db.scalar(select(Sale).where(Sale.tenant_id == till.tenant_id, Sale.id == uuid.UUID(big["id"])))
+        lines = db.scalars(select(SaleLine).where(SaleLine.tenant_id == till.tenant_id, SaleLine.sale_id == row.id)
+                           .order_by(SaleLine.line_no)).all()
+        pays = db.scalars(select(SalePayment).where(SalePayment.tenant_id == till.tenant_id,
+                                                    SalePayment.sale_id == row.id)).all()
+        head = db.execute(select(ChainHead.last_seq, ChainHead.last_hash).where(*head_of_store)).one()
+        prev = db.scalar(select(Sale.hash).where(Sale.tenant_id == till.tenant_id, Sale.id == uuid.UUID(first["id"])))
+    assert row.receipt_seq == 1_000_000 and row.prev_hash == prev and len(lines) == 2 and len(pays) == 1
+    assert row.hash == link_hash(prev, payload(row, lines, pays))
+    assert tuple(head) == (1_000_000, row.hash)

@@ -7,14 +7,16 @@ number inside its transaction (rolled back → number given back) and links
 
 from __future__ import annotations
 
+import json
+import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from cloudpos.audit import chains
-from cloudpos.audit.domain import Break, Link, iso, verify
+from cloudpos.audit.domain import Break, Link, canonical_json, iso, verify
 from cloudpos.sales.models import Sale, SaleLine, SalePayment
 
 
@@ -34,6 +36,82 @@ def payload(sale: Sale, lines: list[SaleLine], payments: list[SalePayment]) -> d
         "payments": [[p.seq, p.method, p.amount] for p in payments],
         "prev_hash": sale.prev_hash,
     }
+
+
+# Filled in by PostgreSQL in `append_pg`: the number, the receipt number made from it, and the hashes.
+_NUMBERED = ("receipt_seq", "receipt_no", "prev_hash", "hash")
+_APPEND_PG: list[Any] = []
+
+
+def _append_pg_statement() -> Any:
+    """One statement: lock the store's chain head, take the next number, make the receipt number
+    (`<prefix><number, at least 6 digits>`), hash the link in SQL (the previous hash, then the sale's
+    canonical JSON with those three values put in), move the head, insert the sale, its lines and its
+    payments (the rows as JSON, read by json_populate_recordset). The lines' foreign key to the sale is
+    checked at the end of the statement, when the sale is there."""
+    if _APPEND_PG:
+        return _APPEND_PG[0]
+    from sqlalchemy.dialects import postgresql
+
+    table = Sale.__table__
+    cols = [c for c in table.columns if c.name not in _NUMBERED]
+    casts = ", ".join(f"CAST(:r_{c.key} AS {c.type.compile(dialect=postgresql.dialect())})" for c in cols)
+    sql = f"""
+        WITH old AS (SELECT last_seq, last_hash FROM chain_heads
+                     WHERE tenant_id = :h_tenant AND chain = :h_chain FOR UPDATE),
+        num AS (SELECT old.last_seq + 1 AS seq, old.last_hash AS prev FROM old),
+        named AS (SELECT seq, prev, :prefix || lpad(seq::text, greatest(6, length(seq::text)), '0') AS rno FROM num),
+        link AS (SELECT seq, prev, rno,
+                        encode(sha256(convert_to(prev || :j0 || prev || :j1 || rno || :j2 || seq::text || :j3,
+                                                 'UTF8')), 'hex') AS hash FROM named),
+        head AS (UPDATE chain_heads AS h SET last_seq = link.seq, last_hash = link.hash FROM link
+                 WHERE h.tenant_id = :h_tenant AND h.chain = :h_chain),
+        new_sale AS (INSERT INTO sales ({", ".join(c.name for c in cols)}, {", ".join(_NUMBERED)})
+                     SELECT {casts}, link.seq, link.rno, link.prev, link.hash FROM link),
+        new_lines AS (INSERT INTO sale_lines
+                      SELECT * FROM json_populate_recordset(NULL::sale_lines, CAST(:lines AS json))
+                      WHERE EXISTS (SELECT 1 FROM link)),
+        new_payments AS (INSERT INTO sale_payments
+                         SELECT * FROM json_populate_recordset(NULL::sale_payments, CAST(:payments AS json))
+                         WHERE EXISTS (SELECT 1 FROM link))
+        SELECT seq, prev, rno, hash FROM link"""  # noqa: S608 - our own table and column names
+    _APPEND_PG.append(text(sql).bindparams(*[bindparam(f"r_{c.key}", type_=c.type) for c in cols]))
+    return _APPEND_PG[0]
+
+
+def _pieces(sale: Sale, lines: list[SaleLine], payments: list[SalePayment]) -> tuple[str, str, str, str]:
+    """The sale's canonical JSON cut where its previous hash, receipt number and number go (random
+    placeholders, so no text of the sale can look like one; sorted keys put them in this order)."""
+    mark = secrets.token_hex(8)
+    marks = {"prev_hash": f"p{mark}", "receipt_no": f"r{mark}", "receipt_seq": 7_000_000_000_000_000_000
+             + int(mark[:8], 16)}
+    body = {**payload(sale, lines, payments), **marks}
+    whole = canonical_json(body)
+    a, rest = whole.split(f'"prev_hash":"{marks["prev_hash"]}"', 1)
+    b, rest = rest.split(f'"receipt_no":"{marks["receipt_no"]}"', 1)
+    c, d = rest.split(f'"receipt_seq":{marks["receipt_seq"]}', 1)
+    return a + '"prev_hash":"', '"' + b + '"receipt_no":"', '"' + c + '"receipt_seq":', d
+
+
+def _rows_json(rows: list[Any]) -> str:
+    table = type(rows[0]).__table__ if rows else None
+    return json.dumps([{c.name: getattr(r, c.key) for c in table.columns} for r in rows] if table is not None else [],
+                      default=str, ensure_ascii=False)
+
+
+def append_pg(db: Session, sale: Sale, lines: list[SaleLine], payments: list[SalePayment], number_prefix: str) -> None:
+    """PostgreSQL: number, link and write the sale with its lines and payments in one round trip; sets
+    the sale's receipt_seq, receipt_no, prev_hash and hash to what the database made."""
+    db.flush()  # pending rows first: the head is locked from here to COMMIT
+    j0, j1, j2, j3 = _pieces(sale, lines, payments)
+    params = {"h_tenant": sale.tenant_id, "h_chain": chain_name(sale.store_id), "prefix": number_prefix,
+              "j0": j0, "j1": j1, "j2": j2, "j3": j3, "lines": _rows_json(lines), "payments": _rows_json(payments),
+              **{f"r_{c.key}": getattr(sale, c.key) for c in Sale.__table__.columns if c.name not in _NUMBERED}}
+    got = db.connection().execute(_append_pg_statement(), params).one_or_none()
+    if got is None:  # the store's first document: its chain head is made now
+        chains.ensure_head(db, sale.tenant_id, chain_name(sale.store_id))
+        got = db.connection().execute(_append_pg_statement(), params).one()
+    sale.receipt_seq, sale.prev_hash, sale.receipt_no, sale.hash = int(got[0]), got[1], got[2], got[3]
 
 
 def verify_store(db: Session, tenant_id: uuid.UUID, store_id: uuid.UUID) -> tuple[int, Break | None]:

@@ -78,8 +78,15 @@ def write(db: Session, actor: Actor, store: Store, *, kind: str, shift_id: uuid.
     rest of the transaction (receipt, response)."""
     now = clock.now()
     name = chain.chain_name(store.id)
-    seq, prev = chains.advance(db, actor.tenant_id, name)
     day = domain.business_day(now, store.timezone)
+    if before_hash is None and db.get_bind().dialect.name == "postgresql":
+        return _write_pg(db, actor, store, now, day, kind=kind, shift_id=shift_id, terminal_id=terminal_id,
+                         lines=lines, payments=payments, subtotal=subtotal, discount_total=discount_total, total=total,
+                         cash_rounding=cash_rounding, paid=paid, change=change, member_id=member_id,
+                         salesperson_id=salesperson_id, original_id=original_id, replaces_id=replaces_id,
+                         pricing=pricing, note=note, client_ref=client_ref, sale_id=sale_id,
+                         points_earned=points_earned, points_redeemed=points_redeemed)
+    seq, prev = chains.advance(db, actor.tenant_id, name)
     sale = Sale(tenant_id=actor.tenant_id, id=sale_id or uuid7(), kind=kind, original_id=original_id,
                 replaces_id=replaces_id, store_id=store.id, terminal_id=terminal_id, shift_id=shift_id,
                 cashier_id=actor.employee_id, cashier_name=actor.display_name, salesperson_id=salesperson_id,
@@ -90,15 +97,8 @@ def write(db: Session, actor: Actor, store: Store, *, kind: str, shift_id: uuid.
                 points_earned=points_earned, points_redeemed=points_redeemed)
     if before_hash is not None:
         before_hash()
-    rows = [SaleLine(tenant_id=actor.tenant_id, sale_id=sale.id, line_no=i + 1, product_id=ln.product_id,
-                     sku=ln.sku, name=ln.name, category_id=ln.category_id, qty=ln.qty, unit_price=ln.unit_price,
-                     list_amount=ln.list_amount, discount=ln.discount, amount=ln.amount, unit_cost=ln.unit_cost,
-                     is_gift=int(ln.is_gift), original_line_no=ln.original_line_no, discounts=ln.discounts or [])
-            for i, ln in enumerate(lines)]
-    pays = [SalePayment(tenant_id=actor.tenant_id, sale_id=sale.id, seq=i + 1, method=p.method, amount=p.amount,
-                        tendered=p.tendered, payment_id=p.payment_id, reference=p.reference,
-                        card_brand=p.card_brand, card_last4=p.card_last4, approval_code=p.approval_code)
-            for i, p in enumerate(payments)]
+    rows = _lines(actor, sale, lines)
+    pays = _payments(actor, sale, payments)
     sale.hash = link_hash(prev, chain.payload(sale, rows, pays))
     db.flush()  # whatever before_hash added, before the rows that may refer to it
     chains.append(db, _SALES, _row(sale, _SALES), actor.tenant_id, name, seq, sale.hash)
@@ -109,3 +109,33 @@ def write(db: Session, actor: Actor, store: Store, *, kind: str, shift_id: uuid.
         conn.execute(_INSERT_PAYMENTS, [_row(p, _PAYMENTS) for p in pays])
     queries.remember_written(db, sale.id, rows, pays)
     return sale
+
+
+def _write_pg(db: Session, actor: Actor, store: Store, now: Any, day: Any, *, kind: str, lines: list[LineDraft],
+              payments: list[PaymentDraft], pricing: dict[str, Any] | None, sale_id: uuid.UUID | None,
+              **fields: Any) -> Sale:
+    """PostgreSQL: the same document in one round trip (`chain.append_pg` numbers and links it in SQL)."""
+    sale = Sale(tenant_id=actor.tenant_id, id=sale_id or uuid7(), kind=kind, store_id=store.id,
+                cashier_id=actor.employee_id, cashier_name=actor.display_name, receipt_seq=0, receipt_no="",
+                business_day=day, currency="CNY", pricing=pricing or {}, created_at=now, prev_hash="", hash="",
+                **fields)
+    rows = _lines(actor, sale, lines)
+    pays = _payments(actor, sale, payments)
+    chain.append_pg(db, sale, rows, pays, number_prefix=domain.receipt_no(store.code, day, 0)[:-6])
+    queries.remember_written(db, sale.id, rows, pays)
+    return sale
+
+
+def _lines(actor: Actor, sale: Sale, lines: list[LineDraft]) -> list[SaleLine]:
+    return [SaleLine(tenant_id=actor.tenant_id, sale_id=sale.id, line_no=i + 1, product_id=ln.product_id,
+                     sku=ln.sku, name=ln.name, category_id=ln.category_id, qty=ln.qty, unit_price=ln.unit_price,
+                     list_amount=ln.list_amount, discount=ln.discount, amount=ln.amount, unit_cost=ln.unit_cost,
+                     is_gift=int(ln.is_gift), original_line_no=ln.original_line_no, discounts=ln.discounts or [])
+            for i, ln in enumerate(lines)]
+
+
+def _payments(actor: Actor, sale: Sale, payments: list[PaymentDraft]) -> list[SalePayment]:
+    return [SalePayment(tenant_id=actor.tenant_id, sale_id=sale.id, seq=i + 1, method=p.method, amount=p.amount,
+                        tendered=p.tendered, payment_id=p.payment_id, reference=p.reference,
+                        card_brand=p.card_brand, card_last4=p.card_last4, approval_code=p.approval_code)
+            for i, p in enumerate(payments)]
