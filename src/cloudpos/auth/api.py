@@ -29,7 +29,6 @@ from cloudpos.auth.schemas import (
 from cloudpos.context import Actor
 from cloudpos.i18n import gettext
 from cloudpos.schemas import Page, PageNo, PageSize
-from cloudpos.tenancy import service as tenancy
 from cloudpos.web.deps import authenticated, client_ip, get_db, loop_reader, public, requires
 from cloudpos.web.routing import APIRouter
 
@@ -38,12 +37,12 @@ router = APIRouter()
 
 @router.get("/me", response_model=MeOut, tags=["auth"])
 async def me(request: Request, actor: Actor = Depends(authenticated()), db: Session = Depends(get_db)) -> MeOut:
-    """Answered on the event loop (web.deps.loop_reader): two indexed reads after the caller's own."""
+    """Answered on the event loop (web.deps.loop_reader): one indexed read after the caller's own."""
     me = sessions.current(db)  # read by the auth dependency a moment ago
     with loop_reader(request, actor) as reader:
-        out = employees.current_out(reader, actor, grants=list(me.grants), denies=list(me.denies),
-                                    store_ids=list(me.store_ids))
-        stores = [StoreRef(id=s.id, code=s.code, name=s.name) for s in tenancy.list_stores(reader, actor)]
+        out, works_in = employees.current_out(reader, actor, grants=list(me.grants), denies=list(me.denies),
+                                              store_ids=list(me.store_ids))
+    stores = [StoreRef(id=i, code=code, name=name) for i, code, name in works_in]
     return MeOut(employee=out, tenant_id=actor.tenant_id, merchant_code=me.merchant_code,
                  merchant_name=me.merchant_name, role=out.role, stores=stores,
                  permissions=sorted(actor.permissions), max_discount_bp=actor.max_discount_bp)

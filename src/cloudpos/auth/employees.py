@@ -58,12 +58,21 @@ def to_out(db: Session, emp: Employee, role: Role | None = None, *, grants: list
 
 
 def current_out(db: Session, actor: Actor, *, grants: list[str], denies: list[str],
-                store_ids: list[uuid.UUID]) -> EmployeeOut:
-    """The caller (GET /me): employee and role in one query; overrides and stores as the auth read found them."""
-    emp, role = db.execute(select(Employee, Role).join(Role, (Role.tenant_id == Employee.tenant_id)
-                                                       & (Role.id == Employee.role_id))
-                           .where(Employee.tenant_id == actor.tenant_id, Employee.id == actor.employee_id)).one()
-    return to_out(db, emp, role, grants=grants, denies=denies, store_ids=store_ids)
+                store_ids: list[uuid.UUID]) -> tuple[EmployeeOut, list[tuple[uuid.UUID, str, str]]]:
+    """The caller (GET /me) and the stores it works in, as (id, code, name) by code: employee, role and
+    stores in one query (a row per store); overrides and store ids as the auth read found them."""
+    works_in = (Store.tenant_id == Employee.tenant_id) & (
+        Store.id.in_(actor.store_ids or [uuid.UUID(int=0)]) if not actor.all_stores else Store.tenant_id.isnot(None))
+    rows = db.execute(select(Employee, Role, Store.id, Store.code, Store.name)
+                      .join(Role, (Role.tenant_id == Employee.tenant_id) & (Role.id == Employee.role_id))
+                      .outerjoin(Store, works_in)
+                      .where(Employee.tenant_id == actor.tenant_id, Employee.id == actor.employee_id)
+                      .order_by(Store.code)).all()
+    if not rows:
+        raise NotFound(N_("Employee not found."))
+    emp, role = rows[0][0], rows[0][1]
+    stores = [(r[2], r[3], r[4]) for r in rows if r[2] is not None]
+    return to_out(db, emp, role, grants=grants, denies=denies, store_ids=store_ids), stores
 
 
 def snapshot(db: Session, emp: Employee) -> dict[str, Any]:
