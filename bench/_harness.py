@@ -6,9 +6,7 @@ from __future__ import annotations
 import os
 import random
 import re
-import socket
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,23 +15,13 @@ from pathlib import Path
 
 @contextmanager
 def live(app) -> Iterator[str]:
-    import uvicorn
+    from cloudpos.web.threaded import serve_in_thread
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False, lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 15
-    while not server.started and time.time() < deadline:
-        time.sleep(0.02)
+    running = serve_in_thread(app, name="bench-server")
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield running.url
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        running.stop()
 
 
 def pg_base() -> str:

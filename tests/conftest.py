@@ -9,11 +9,8 @@ merchant of their own: tenants never see each other, so no test cleans up after 
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import tempfile
-import threading
-import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +32,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from cloudpos.app import create_app  # noqa: E402
 from cloudpos.config import Settings  # noqa: E402
 from cloudpos.migrate import upgrade  # noqa: E402
+from cloudpos.web.threaded import ThreadedServer, serve_in_thread  # noqa: E402
 
 PG_OK = pg_reachable(pg_base_url())
 BACKENDS = [
@@ -114,39 +112,22 @@ def other_merchant(client: TestClient) -> Merchant:
 
 # --- a live server (browser tests, parallel-request tests) -------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class LiveServer:
     url: str
     app: object
 
 
-def start_live_server(app) -> tuple[LiveServer, object, threading.Thread]:
-    import uvicorn
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False, lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 15
-    while not server.started and time.time() < deadline:
-        time.sleep(0.02)
-    assert server.started, "live server did not start"
-    return LiveServer(f"http://127.0.0.1:{port}", app), server, thread
+def start_live_server(app) -> tuple[LiveServer, ThreadedServer]:
+    running = serve_in_thread(app, name="live-server")
+    return LiveServer(running.url, app), running
 
 
 @pytest.fixture
 def live_server(app) -> Iterator[LiveServer]:
-    live, server, thread = start_live_server(app)
+    live, running = start_live_server(app)
     yield live
-    server.should_exit = True
-    thread.join(timeout=10)
+    running.stop()
 
 
 # --- shared merchants and a frozen clock (foundation acceptance tests) --------------------------

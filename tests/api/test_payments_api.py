@@ -225,8 +225,8 @@ def test_settlement_report_math(client, merchant):
 def test_demo_merchant_uses_the_bundled_sandbox(client, merchant, monkeypatch):
     """No credentials anywhere: payments go to the sandbox at its local address, started on demand."""
     from cloudpos.payments.config import payment_settings
-    from cloudpos.payments.sandbox.app import free_port
     from cloudpos.payments.testing import FAST_ENV
+    from cloudpos.web.threaded import free_port
 
     for k, v in FAST_ENV.items():
         monkeypatch.setenv(k, v)

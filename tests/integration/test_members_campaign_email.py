@@ -4,7 +4,6 @@ the greeting with the birthday coupon."""
 
 from __future__ import annotations
 
-import socket
 from datetime import date
 from email import message_from_bytes
 from email.header import decode_header, make_header
@@ -19,6 +18,7 @@ from cloudpos.members.models import CampaignSend, SmsOutbox
 from cloudpos.members.schemas import CampaignIn, MemberIn, MemberPatch, ProgramPatch, SegmentIn, TierPatch
 from cloudpos.pricing import coupons as pricing_coupons
 from cloudpos.pricing.schemas import CouponTemplateIn
+from cloudpos.web.threaded import free_port
 
 
 class Inbox:
@@ -40,16 +40,10 @@ class Inbox:
         return {r for tos, _ in self.messages for r in tos}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def smtp():
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         yield inbox, controller.port

@@ -21,7 +21,6 @@ import math
 import os
 import random
 import secrets
-import socket
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -37,6 +36,7 @@ from cloudpos import clock
 from cloudpos.catalog.service import ProductBrief
 from cloudpos.context import Actor
 from cloudpos.money import milli_to_str, qty_to_milli
+from cloudpos.web.threaded import free_port
 
 DAYS = 60  # trading days replayed, today included
 FLOAT = 50_000  # ¥500 in the drawer when a shift opens
@@ -146,12 +146,6 @@ SUPPLIERS = ["上海可口可乐饮料有限公司", "康师傅控股", "农夫�
 CARD_BRANDS = ["银联", "银联", "银联", "Visa", "Mastercard"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def wallet_gateway(db: Session, actor: Actor) -> Iterator[bool]:
     """Whether the history may pay with WeChat Pay / Alipay, and the gateway it pays at.
@@ -173,7 +167,7 @@ def wallet_gateway(db: Session, actor: Actor) -> Iterator[bool]:
         yield True
         return
     saved = os.environ.get(SANDBOX_URL_ENV)
-    os.environ[SANDBOX_URL_ENV] = f"http://127.0.0.1:{_free_port()}"
+    os.environ[SANDBOX_URL_ENV] = f"http://127.0.0.1:{free_port()}"
     payment_settings.cache_clear()
     try:
         yield True

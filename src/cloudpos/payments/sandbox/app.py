@@ -13,9 +13,6 @@ Run it with `cloudpos payments sandbox --port 8900`, or in a thread with `serve_
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +26,7 @@ from cloudpos.payments.providers.sandbox import SandboxCredentials
 from cloudpos.payments.sandbox import alipay, wechat
 from cloudpos.payments.sandbox.ledger import Ledger
 from cloudpos.payments.sandbox.state import SandboxState
+from cloudpos.web import threaded
 
 
 def create_sandbox_app(creds: SandboxCredentials, slow_seconds: float = 15.0, books: Path | None = None) -> Starlette:
@@ -96,41 +94,17 @@ def create_sandbox_app(creds: SandboxCredentials, slow_seconds: float = 15.0, bo
 
 
 @dataclass
-class RunningSandbox:
-    url: str
-    app: Starlette
-    server: Any
-    thread: threading.Thread
+class RunningSandbox(threaded.ThreadedServer):
+    app: Starlette | None = None
 
     @property
     def state(self) -> SandboxState:
         return self.app.state.sandbox
 
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def serve_in_thread(creds: SandboxCredentials, port: int = 0, slow_seconds: float = 15.0,
                     books: Path | None = None) -> RunningSandbox:
     """Start the sandbox on 127.0.0.1 in a daemon thread (tests, the demo); `.stop()` ends it."""
-    import uvicorn
-
-    port = port or free_port()
     app = create_sandbox_app(creds, slow_seconds=slow_seconds, books=books)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False, lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True, name="payments-sandbox")
-    thread.start()
-    deadline = time.time() + 15
-    while not server.started and thread.is_alive() and time.time() < deadline:  # a taken port ends the thread
-        time.sleep(0.02)
-    if not server.started:
-        raise RuntimeError("the payments sandbox did not start")
-    return RunningSandbox(f"http://127.0.0.1:{port}", app, server, thread)
+    running = threaded.serve_in_thread(app, port, name="payments-sandbox")
+    return RunningSandbox(running.url, running.server, running.thread, app=app)
