@@ -8,7 +8,7 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
-from cloudpos.audit.domain import GENESIS, Link, canonical_json, link_hash, normalize, verify
+from cloudpos.audit.domain import GENESIS, Link, canonical_json, cut_at, link_hash, normalize, verify
 
 
 def chain(n: int) -> list[Link]:
@@ -84,3 +84,11 @@ def test_a_duplicate_and_a_wrong_head_are_named():
     links = chain(4)
     assert verify(links[:3] + [links[2]], 4, links[-1].hash).seq == 4
     assert verify(links, 4, "f" * 64).seq == 4
+
+
+def test_cut_at_pieces_put_back_together_are_the_canonical_json() -> None:
+    """What PostgreSQL hashes (pieces with the number and hashes filled in) is exactly what Python hashes."""
+    payload = {"id": "x", "note": '引号 "prev_hash":"p" 和 \\ 反斜杠', "lines": [[1, "a", 1000]], "zzz": None}
+    full = {**payload, "prev_hash": "ab" * 32, "receipt_no": "S01-20261127-1000000", "receipt_seq": 1_000_000}
+    a, b, c, d = cut_at(payload, {"receipt_seq": int, "prev_hash": str, "receipt_no": str})
+    assert a + "ab" * 32 + b + "S01-20261127-1000000" + c + "1000000" + d == canonical_json(full)

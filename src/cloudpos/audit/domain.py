@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,6 +32,25 @@ def canonical_json(payload: dict[str, Any]) -> str:
 
 def link_hash(prev_hash: str, payload: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical_json(payload)).encode("utf-8")).hexdigest()
+
+
+def cut_at(payload: dict[str, Any], holes: dict[str, type]) -> list[str]:
+    """The payload's canonical JSON cut where the values of the top-level keys `holes` go (str or int), for
+    a database that fills them in while it hashes the link (the number and the previous hash are only known
+    once the chain head is locked). Returns len(holes) + 1 pieces; the value of the i-th hole, in sorted key
+    order, goes between piece i and piece i + 1 (a str value unquoted: the pieces carry the quotes).
+    Placeholders are random, so no text in the payload can look like one."""
+    mark = secrets.token_hex(8)
+    marks = {key: f"h{mark}{i}" if kind is str else 7_000_000_000_000_000_000 + int(mark[:8], 16) * 16 + i
+             for i, (key, kind) in enumerate(sorted(holes.items()))}
+    rest = canonical_json({**payload, **marks})
+    pieces = []
+    for key in sorted(holes):
+        quote = '"' if isinstance(marks[key], str) else ""
+        before, rest = rest.split(f'"{key}":{quote}{marks[key]}{quote}', 1)
+        pieces.append(f'{before}"{key}":{quote}')
+        rest = quote + rest
+    return [*pieces, rest]
 
 
 def normalize(value: Any) -> Any:

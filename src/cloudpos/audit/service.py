@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from cloudpos import clock
 from cloudpos.audit import chains
-from cloudpos.audit.domain import Break, Link, canonical_json, iso, link_hash, normalize, verify
+from cloudpos.audit.domain import Break, Link, cut_at, iso, link_hash, normalize, verify
 from cloudpos.audit.models import AuditEvent
 from cloudpos.context import Actor
 from cloudpos.ids import uuid7
@@ -108,15 +107,10 @@ def record(
 
 
 def _json_pieces(ev: AuditEvent) -> tuple[str, str, str]:
-    """The event's canonical JSON in three pieces, cut where its previous hash and its number go (neither
-    is known before the chain head is locked). Placeholders are random, so no text in the event can
-    look like one; the hash input is then prev_hash + pieces[0] + prev_hash + pieces[1] + seq + pieces[2]."""
-    mark = secrets.token_hex(8)
-    prev_mark, seq_mark = f"p{mark}", 7_000_000_000_000_000_000 + int(mark[:8], 16)
-    text = canonical_json({**_payload(ev), "prev_hash": prev_mark, "seq": seq_mark})
-    head, rest = text.split(f'"prev_hash":"{prev_mark}"', 1)
-    middle, tail = rest.split(f'"seq":{seq_mark}', 1)
-    return head + '"prev_hash":"', '"' + middle + '"seq":', tail
+    """The event's canonical JSON cut where its previous hash and its number go: the hash input is then
+    prev_hash + pieces[0] + prev_hash + pieces[1] + seq + pieces[2]."""
+    head, middle, tail = cut_at(_payload(ev), {"prev_hash": str, "seq": int})
+    return head, middle, tail
 
 
 @dataclass(frozen=True)

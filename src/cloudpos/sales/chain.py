@@ -8,7 +8,6 @@ number inside its transaction (rolled back → number given back) and links
 from __future__ import annotations
 
 import json
-import secrets
 import uuid
 from typing import Any
 
@@ -16,7 +15,7 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from cloudpos.audit import chains
-from cloudpos.audit.domain import Break, Link, canonical_json, iso, verify
+from cloudpos.audit.domain import Break, Link, cut_at, iso, verify
 from cloudpos.sales.models import Sale, SaleLine, SalePayment
 
 
@@ -80,17 +79,9 @@ def _append_pg_statement() -> Any:
 
 
 def _pieces(sale: Sale, lines: list[SaleLine], payments: list[SalePayment]) -> tuple[str, str, str, str]:
-    """The sale's canonical JSON cut where its previous hash, receipt number and number go (random
-    placeholders, so no text of the sale can look like one; sorted keys put them in this order)."""
-    mark = secrets.token_hex(8)
-    marks = {"prev_hash": f"p{mark}", "receipt_no": f"r{mark}", "receipt_seq": 7_000_000_000_000_000_000
-             + int(mark[:8], 16)}
-    body = {**payload(sale, lines, payments), **marks}
-    whole = canonical_json(body)
-    a, rest = whole.split(f'"prev_hash":"{marks["prev_hash"]}"', 1)
-    b, rest = rest.split(f'"receipt_no":"{marks["receipt_no"]}"', 1)
-    c, d = rest.split(f'"receipt_seq":{marks["receipt_seq"]}', 1)
-    return a + '"prev_hash":"', '"' + b + '"receipt_no":"', '"' + c + '"receipt_seq":', d
+    """The sale's canonical JSON cut where its previous hash, receipt number and number go (in that order)."""
+    a, b, c, d = cut_at(payload(sale, lines, payments), {"prev_hash": str, "receipt_no": str, "receipt_seq": int})
+    return a, b, c, d
 
 
 def _rows_json(rows: list[Any]) -> str:
