@@ -73,55 +73,37 @@ def write(db: Session, actor: Actor, store: Store, *, kind: str, shift_id: uuid.
     receipt number is taken and before the payment rows are built (it may fill in payment ids).
 
     The store's chain head is locked from the receipt number to COMMIT, so the rows go in as plain Core
-    inserts (every column given), the sale row and the head's new hash in one statement on PostgreSQL. The
-    returned Sale and its rows are not in the session's identity map; `queries` serves the rows to the
-    rest of the transaction (receipt, response)."""
+    inserts (every column given). On PostgreSQL, without `before_hash`, number, hash link, sale, lines and
+    payments are one statement (`chain.append_pg`). The returned Sale and its rows are not in the session's
+    identity map; `queries` serves the rows to the rest of the transaction (receipt, response)."""
     now = clock.now()
-    name = chain.chain_name(store.id)
     day = domain.business_day(now, store.timezone)
-    if before_hash is None and db.get_bind().dialect.name == "postgresql":
-        return _write_pg(db, actor, store, now, day, kind=kind, shift_id=shift_id, terminal_id=terminal_id,
-                         lines=lines, payments=payments, subtotal=subtotal, discount_total=discount_total, total=total,
-                         cash_rounding=cash_rounding, paid=paid, change=change, member_id=member_id,
-                         salesperson_id=salesperson_id, original_id=original_id, replaces_id=replaces_id,
-                         pricing=pricing, note=note, client_ref=client_ref, sale_id=sale_id,
-                         points_earned=points_earned, points_redeemed=points_redeemed)
-    seq, prev = chains.advance(db, actor.tenant_id, name)
     sale = Sale(tenant_id=actor.tenant_id, id=sale_id or uuid7(), kind=kind, original_id=original_id,
                 replaces_id=replaces_id, store_id=store.id, terminal_id=terminal_id, shift_id=shift_id,
                 cashier_id=actor.employee_id, cashier_name=actor.display_name, salesperson_id=salesperson_id,
-                member_id=member_id, receipt_seq=seq, receipt_no=domain.receipt_no(store.code, day, seq),
-                business_day=day, currency="CNY", subtotal=subtotal,
-                discount_total=discount_total, total=total, cash_rounding=cash_rounding, paid=paid, change=change,
-                pricing=pricing or {}, note=note, client_ref=client_ref, created_at=now, prev_hash=prev, hash="",
-                points_earned=points_earned, points_redeemed=points_redeemed)
+                member_id=member_id, receipt_seq=0, receipt_no="", business_day=day, currency="CNY",
+                subtotal=subtotal, discount_total=discount_total, total=total, cash_rounding=cash_rounding,
+                paid=paid, change=change, pricing=pricing or {}, note=note, client_ref=client_ref, created_at=now,
+                prev_hash="", hash="", points_earned=points_earned, points_redeemed=points_redeemed)
+    if before_hash is None and db.get_bind().dialect.name == "postgresql":
+        rows, pays = _lines(actor, sale, lines), _payments(actor, sale, payments)
+        chain.append_pg(db, sale, rows, pays, number_prefix=domain.receipt_no(store.code, day, 0)[:-6])
+        queries.remember_written(db, sale.id, rows, pays)
+        return sale
+    name = chain.chain_name(store.id)
+    sale.receipt_seq, sale.prev_hash = chains.advance(db, actor.tenant_id, name)
+    sale.receipt_no = domain.receipt_no(store.code, day, sale.receipt_seq)
     if before_hash is not None:
         before_hash()
-    rows = _lines(actor, sale, lines)
-    pays = _payments(actor, sale, payments)
-    sale.hash = link_hash(prev, chain.payload(sale, rows, pays))
+    rows, pays = _lines(actor, sale, lines), _payments(actor, sale, payments)
+    sale.hash = link_hash(sale.prev_hash, chain.payload(sale, rows, pays))
     db.flush()  # whatever before_hash added, before the rows that may refer to it
-    chains.append(db, _SALES, _row(sale, _SALES), actor.tenant_id, name, seq, sale.hash)
+    chains.append(db, _SALES, _row(sale, _SALES), actor.tenant_id, name, sale.receipt_seq, sale.hash)
     conn = db.connection()
     if rows:
         conn.execute(_INSERT_LINES, [_row(r, _LINES) for r in rows])
     if pays:
         conn.execute(_INSERT_PAYMENTS, [_row(p, _PAYMENTS) for p in pays])
-    queries.remember_written(db, sale.id, rows, pays)
-    return sale
-
-
-def _write_pg(db: Session, actor: Actor, store: Store, now: Any, day: Any, *, kind: str, lines: list[LineDraft],
-              payments: list[PaymentDraft], pricing: dict[str, Any] | None, sale_id: uuid.UUID | None,
-              **fields: Any) -> Sale:
-    """PostgreSQL: the same document in one round trip (`chain.append_pg` numbers and links it in SQL)."""
-    sale = Sale(tenant_id=actor.tenant_id, id=sale_id or uuid7(), kind=kind, store_id=store.id,
-                cashier_id=actor.employee_id, cashier_name=actor.display_name, receipt_seq=0, receipt_no="",
-                business_day=day, currency="CNY", pricing=pricing or {}, created_at=now, prev_hash="", hash="",
-                **fields)
-    rows = _lines(actor, sale, lines)
-    pays = _payments(actor, sale, payments)
-    chain.append_pg(db, sale, rows, pays, number_prefix=domain.receipt_no(store.code, day, 0)[:-6])
     queries.remember_written(db, sale.id, rows, pays)
     return sale
 
