@@ -78,15 +78,14 @@ def signup(db: Session, data: SignupIn, *, ip: str = "") -> SignupOut:
 def _tenant(db: Session, tenant_id: uuid.UUID) -> Tenant | None:
     """The merchant's row, held on the session: the identity map keeps objects only while something refers
     to them, and a sale asks for the settings three times (cash rounding, negative stock, approvals)."""
-    held = db.info.get("tenancy.tenant")
-    tenant = held if held is not None and held in db and held.id == tenant_id else db.get(Tenant, tenant_id)
+    tenant = _held(db, tenant_id) or db.get(Tenant, tenant_id)
     db.info["tenancy.tenant"] = tenant
     return tenant
 
 
-def _held(db: Session, actor: Actor) -> bool:
+def _held(db: Session, tenant_id: uuid.UUID) -> Tenant | None:
     held = db.info.get("tenancy.tenant")
-    return held is not None and held in db and held.id == actor.tenant_id
+    return held if held is not None and held in db and held.id == tenant_id else None
 
 
 def tenant_settings(db: Session, tenant_id: uuid.UUID) -> TenantSettings:
@@ -158,7 +157,7 @@ def store_names(db: Session, tenant_id: uuid.UUID) -> dict[uuid.UUID, str]:
 
 
 def get_store(db: Session, actor: Actor, store_id: uuid.UUID) -> Store:
-    if _held(db, actor):
+    if _held(db, actor.tenant_id):
         store = db.get(Store, (actor.tenant_id, store_id))
     else:
         # The first store asked for in this session brings the merchant's row (its settings) along in
