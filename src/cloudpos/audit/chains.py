@@ -112,7 +112,7 @@ def _hashed_append_pg(table: Table) -> Any:
 
 
 def append_hashed_pg(db: Session, table: Table, row: dict[str, Any], tenant_id: uuid.UUID, chain: str,
-                     json_pieces: tuple[str, str, str]) -> tuple[int, str, str]:
+                     json_pieces: list[str]) -> tuple[int, str, str]:
     """PostgreSQL: `advance` and `append` in one round trip, the link's hash computed by the database.
     `json_pieces` is the link's canonical JSON cut at its previous-hash value and at its number. Returns
     (sequence number, previous hash, hash)."""

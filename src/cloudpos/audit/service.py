@@ -99,18 +99,11 @@ def record(
     row = {c.key: getattr(ev, c.key) for c in _EVENTS.columns}
     if pg:  # one round trip: the database takes the number and hashes the link (same hash as link_hash)
         ev.seq, ev.prev_hash, ev.hash = chains.append_hashed_pg(db, _EVENTS, row, actor.tenant_id, CHAIN,
-                                                                _json_pieces(ev))
+                                                                cut_at(_payload(ev), {"prev_hash": str, "seq": int}))
         return ev
     ev.hash = link_hash(prev, _payload(ev))
     chains.append(db, _EVENTS, {**row, "hash": ev.hash}, actor.tenant_id, CHAIN, seq, ev.hash)
     return ev
-
-
-def _json_pieces(ev: AuditEvent) -> tuple[str, str, str]:
-    """The event's canonical JSON cut where its previous hash and its number go: the hash input is then
-    prev_hash + pieces[0] + prev_hash + pieces[1] + seq + pieces[2]."""
-    head, middle, tail = cut_at(_payload(ev), {"prev_hash": str, "seq": int})
-    return head, middle, tail
 
 
 @dataclass(frozen=True)

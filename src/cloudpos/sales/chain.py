@@ -78,12 +78,6 @@ def _append_pg_statement() -> Any:
     return _APPEND_PG[0]
 
 
-def _pieces(sale: Sale, lines: list[SaleLine], payments: list[SalePayment]) -> tuple[str, str, str, str]:
-    """The sale's canonical JSON cut where its previous hash, receipt number and number go (in that order)."""
-    a, b, c, d = cut_at(payload(sale, lines, payments), {"prev_hash": str, "receipt_no": str, "receipt_seq": int})
-    return a, b, c, d
-
-
 def _rows_json(rows: list[Any]) -> str:
     table = type(rows[0]).__table__ if rows else None
     return json.dumps([{c.name: getattr(r, c.key) for c in table.columns} for r in rows] if table is not None else [],
@@ -94,7 +88,8 @@ def append_pg(db: Session, sale: Sale, lines: list[SaleLine], payments: list[Sal
     """PostgreSQL: number, link and write the sale with its lines and payments in one round trip; sets
     the sale's receipt_seq, receipt_no, prev_hash and hash to what the database made."""
     db.flush()  # pending rows first: the head is locked from here to COMMIT
-    j0, j1, j2, j3 = _pieces(sale, lines, payments)
+    # the sale's canonical JSON cut where its previous hash, receipt number and number go, in that order
+    j0, j1, j2, j3 = cut_at(payload(sale, lines, payments), {"prev_hash": str, "receipt_no": str, "receipt_seq": int})
     params = {"h_tenant": sale.tenant_id, "h_chain": chain_name(sale.store_id), "prefix": number_prefix,
               "j0": j0, "j1": j1, "j2": j2, "j3": j3, "lines": _rows_json(lines), "payments": _rows_json(payments),
               **{f"r_{c.key}": getattr(sale, c.key) for c in Sale.__table__.columns if c.name not in _NUMBERED}}
