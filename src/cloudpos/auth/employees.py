@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import delete, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from cloudpos import clock
@@ -62,7 +62,7 @@ def current_out(db: Session, actor: Actor, *, grants: list[str], denies: list[st
     """The caller (GET /me) and the stores it works in, as (id, code, name) by code: employee, role and
     stores in one query (a row per store); overrides and store ids as the auth read found them."""
     works_in = (Store.tenant_id == Employee.tenant_id) & (
-        Store.id.in_(actor.store_ids or [uuid.UUID(int=0)]) if not actor.all_stores else Store.tenant_id.isnot(None))
+        true() if actor.all_stores else Store.id.in_(actor.store_ids or [uuid.UUID(int=0)]))
     rows = db.execute(select(Employee, Role, Store.id, Store.code, Store.name)
                       .join(Role, (Role.tenant_id == Employee.tenant_id) & (Role.id == Employee.role_id))
                       .outerjoin(Store, works_in)
