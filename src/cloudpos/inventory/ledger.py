@@ -159,10 +159,8 @@ def apply_movements(db: Session, actor: Actor, store_id: uuid.UUID, lines: Seque
     conn = db.connection()
     moved: dict[uuid.UUID, tuple[int, int | None, uuid.UUID]] = {}
     if conn.dialect.name == "postgresql" and not refusable and len({ln[0] for ln in ordered}) == len(ordered):
-        mv_ids = [_uuid7() for _ in ordered]
-        for (product_id, on_hand, store_threshold), mv_id in _move_all_pg(conn, actor, store_id, ordered, mv_ids, now,
-                                                                           kind, ref_type, ref_id, reason, note):
-            moved[product_id] = (on_hand, store_threshold, mv_id)
+        moved = _move_all_pg(conn, actor, store_id, ordered, now, actor_name, kind=kind, ref_type=ref_type,
+                             ref_id=ref_id, reason=reason, note=note)
     with db.begin_nested() if refusable else nullcontext():
         for product_id, delta, unit_cost in ordered:
             if product_id in moved:  # moved (and its movement written) by the one statement above
@@ -202,18 +200,17 @@ def apply_movements(db: Session, actor: Actor, store_id: uuid.UUID, lines: Seque
     return applied
 
 
-def _move_all_pg(conn, actor: Actor, store_id: uuid.UUID, ordered: list[Line], mv_ids: list[uuid.UUID], now,
-                 kind: str, ref_type: str, ref_id: uuid.UUID | None, reason: str, note: str):
-    """Run `_MOVE_ALL_PG`; yields ((product_id, on_hand, store threshold), movement id) per moved line."""
-    ids = [ln[0] for ln in ordered]
-    rows = {r[0]: r for r in conn.execute(_MOVE_ALL_PG, {
-        "ids": ids, "deltas": [ln[1] for ln in ordered], "mv_ids": mv_ids, "costs": [ln[2] for ln in ordered],
-        "tenant": actor.tenant_id, "store": store_id, "now": now, "kind": kind, "ref_type": ref_type,
-        "ref_id": ref_id, "reason": reason, "note": note[:300], "actor_id": actor.employee_id,
-        "actor_name": (actor.display_name or actor.username)[:60]})}
-    for pid, mv_id in zip(ids, mv_ids, strict=True):
-        if pid in rows:
-            yield rows[pid], mv_id
+def _move_all_pg(conn, actor: Actor, store_id: uuid.UUID, ordered: list[Line], now, actor_name: str, *, kind: str,
+                 ref_type: str, ref_id: uuid.UUID | None, reason: str,
+                 note: str) -> dict[uuid.UUID, tuple[int, int | None, uuid.UUID]]:
+    """Run `_MOVE_ALL_PG`: product id → (on hand, store threshold, movement id) for each line it moved."""
+    mv_ids = {ln[0]: _uuid7() for ln in ordered}
+    rows = conn.execute(_MOVE_ALL_PG, {
+        "ids": list(mv_ids), "deltas": [ln[1] for ln in ordered], "mv_ids": list(mv_ids.values()),
+        "costs": [ln[2] for ln in ordered], "tenant": actor.tenant_id, "store": store_id, "now": now, "kind": kind,
+        "ref_type": ref_type, "ref_id": ref_id, "reason": reason, "note": note[:300], "actor_id": actor.employee_id,
+        "actor_name": actor_name})
+    return {pid: (on_hand, threshold, mv_ids[pid]) for pid, on_hand, threshold in rows}
 
 
 def _alert_if_crossed(db: Session, tenant_id: uuid.UUID, store_id: uuid.UUID, product_id: uuid.UUID,
