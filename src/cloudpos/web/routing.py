@@ -15,8 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 import fastapi
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, _IncludedRouter
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Match, get_route_path
 
 
 def in_worker_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
@@ -49,9 +50,6 @@ def index_by_first_segment(app: fastapi.FastAPI) -> None:
     starts with a fixed segment after it (`/api/v1/sales…`, `/api/v1/shifts…`), so a router whose routes'
     first segments do not include the request's answers "no match" at once; a router with a route that
     starts with a parameter is left as it is. What matches, and 404/405, are unchanged."""
-    from fastapi.routing import _IncludedRouter
-    from starlette.routing import Match, get_route_path
-
     for route in app.router.routes:
         if not isinstance(route, _IncludedRouter):
             continue
@@ -59,7 +57,7 @@ def index_by_first_segment(app: fastapi.FastAPI) -> None:
         firsts = {_first_segment(ctx.path_format, prefix) for ctx in route.effective_route_contexts()}
         if not firsts or None in firsts:
             continue
-        route.matches = _filtered(route.matches, prefix, frozenset(firsts), Match.NONE, get_route_path)
+        route.matches = _filtered(route.matches, prefix, frozenset(firsts))
 
 
 def _first_segment(path: str, prefix: str) -> str | None:
@@ -69,14 +67,13 @@ def _first_segment(path: str, prefix: str) -> str | None:
     return None if not first or "{" in first else first
 
 
-def _filtered(matches: Callable[..., Any], prefix: str, firsts: frozenset[str], none: Any,
-              route_path: Callable[[Any], str]) -> Callable[..., Any]:
+def _filtered(matches: Callable[..., Any], prefix: str, firsts: frozenset[str]) -> Callable[..., Any]:
     start = len(prefix) + 1
 
     def filtered(scope: Any) -> Any:
-        path = route_path(scope)
+        path = get_route_path(scope)
         if not path.startswith(prefix + "/") or path[start:].split("/", 1)[0] not in firsts:
-            return none, {}
+            return Match.NONE, {}
         return matches(scope)
 
     return filtered
