@@ -415,6 +415,8 @@ def _client_process(base: str, store_id: str, tills: list[dict], products: list[
         th.start()
     for th in threads:
         th.join()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    outs.append([("cpu", usage.ru_utime + usage.ru_stime)])
     results.put(outs)
 
 
@@ -433,7 +435,8 @@ def sales_run(base: str, shop: Shop, n: int, server_pid: int | None = None) -> d
     outs = results.get(timeout=3600)
     cpu = cpu_now() - cpu0
     proc.join()
-    samples = [s for o in outs for s in o if s[0] != "span"]
+    client_cpu = next(s[1] for o in outs for s in o if s[0] == "cpu")
+    samples = [s for o in outs for s in o if s[0] not in ("span", "cpu")]
     spans = [s[1] for o in outs for s in o if s[0] == "span"]
     bad = [s for s in samples if s[0] != 201]
     if bad:
@@ -441,6 +444,7 @@ def sales_run(base: str, shop: Shop, n: int, server_pid: int | None = None) -> d
     made = len(samples) - len(bad)
     wall = max(spans)
     return {"made": made, "wall": wall, "per_s": made / wall, "cpu_ms": cpu * 1000 / max(made, 1),
+            "client_cpu_ms": client_cpu * 1000 / max(made, 1),
             "server": [s[1] for s in samples if s[0] == 201],
             "client": [s[2] for s in samples if s[0] == 201], "load": f"{load_before} → {load_avg()}"}
 
@@ -729,7 +733,8 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
         db_cpu, client_cpu = r.get("floor_cpu", (float("nan"), float("nan")))
         if r["backend"] == "postgresql":
             print(f"{'':<11} CPU per sale  app: server {s['cpu_ms']:.1f} ms + PostgreSQL backends "
-                  f"{s['db_cpu_ms']:.1f} ms  | floor: PostgreSQL backends {db_cpu:.2f} ms + pgbench "
+                  f"{s['db_cpu_ms']:.1f} ms + load generator {s['client_cpu_ms']:.1f} ms  | floor: PostgreSQL "
+                  f"backends {db_cpu:.2f} ms + pgbench "
                   f"{client_cpu:.2f} ms")
             print(f"{'':<11} not in stmts/sale: {r['checkouts']} pool pre-ping(s) (SELECT 1 at check-out), "
                   f"BEGIN and COMMIT per transaction")

@@ -321,6 +321,19 @@ _STORE_PRINTERS = (select(Printer)
                    .order_by(Printer.created_at))
 
 
+_PREFETCHED = "printing.store_printers"
+
+
+def _store_printers(db: Session, actor: Actor, store_id: uuid.UUID) -> list[Printer]:
+    return list(db.scalars(_STORE_PRINTERS, {"p_tenant": actor.tenant_id, "p_store": store_id}).all())
+
+
+def prefetch_printers(db: Session, actor: Actor, store_id: uuid.UUID) -> None:
+    """Read the store's printers now, for the next `enqueue` in this session to pick from: a sale asks
+    before its receipt number is taken, so the read is not made while the store's receipt chain is locked."""
+    db.info[(_PREFETCHED, store_id)] = _store_printers(db, actor, store_id)
+
+
 def _pick_printer(db: Session, actor: Actor, printer_id: uuid.UUID | None, store_id: uuid.UUID | None,
                   terminal_id: uuid.UUID | None, auto: bool) -> Printer | None:
     if printer_id is not None:
@@ -330,8 +343,10 @@ def _pick_printer(db: Session, actor: Actor, printer_id: uuid.UUID | None, store
         return p
     if store_id is None:
         return None
-    candidates = [p for p in db.scalars(_STORE_PRINTERS, {"p_tenant": actor.tenant_id, "p_store": store_id}).all()
-                  if p.terminal_id in (None, terminal_id) and (p.auto_print or not auto)]
+    printers = db.info.pop((_PREFETCHED, store_id), None)
+    if printers is None:
+        printers = _store_printers(db, actor, store_id)
+    candidates = [p for p in printers if p.terminal_id in (None, terminal_id) and (p.auto_print or not auto)]
     if not candidates:
         return None
     # this terminal's own printer first, then the store default, then the oldest

@@ -180,11 +180,15 @@ def _commit_sale(db: Session, actor: Actor, data: SaleIn, key: str | None, body:
     try:
         if key:
             idempotency.claim(db, actor.tenant_id, SCOPE, key, body)
-        sale = _write_sale(db, actor, data, charged)
-        out = queries.sale_out(db, actor, sale, new=True)
-        response = out.model_dump(mode="json")
+        sale, audited = _write_sale(db, actor, data, charged)
+        hooks.in_transaction("sale", db, actor, sale)
+        response = queries.sale_out(db, actor, sale, new=True).model_dump(mode="json")
         if key:
             idempotency.remember(db, actor.tenant_id, SCOPE, key, 201, response)
+        # Last before COMMIT: the audit append locks the merchant's audit chain (every till of every store)
+        # until then, so nothing else is asked of the database in between.
+        audit.record(db, actor, "sale.create", target_type="sale", target_id=sale.id, target_label=sale.receipt_no,
+                     details=audited, store_id=sale.store_id)
         db.commit()
     except BaseException:
         db.rollback()
@@ -193,7 +197,9 @@ def _commit_sale(db: Session, actor: Actor, data: SaleIn, key: str | None, body:
     return 201, response
 
 
-def _write_sale(db: Session, actor: Actor, data: SaleIn, charged: dict[int, payments.PaymentResult]):
+def _write_sale(db: Session, actor: Actor, data: SaleIn,
+                charged: dict[int, payments.PaymentResult]) -> tuple[Any, dict[str, Any]]:
+    """The sale and what it changed, written; returns the sale and the details its audit event records."""
     from cloudpos.ids import uuid7
 
     store = tenancy.get_store(db, actor, data.store_id)
@@ -218,6 +224,7 @@ def _write_sale(db: Session, actor: Actor, data: SaleIn, charged: dict[int, paym
     # The payment records (which give the sale's payment rows their ids) are written before the receipt
     # number is taken: the store's chain head stays locked from there to COMMIT, so that stretch is kept short.
     _record_payments(db, actor, data, drafts, sale_id, store.id)
+    hooks.before_number("sale", db, actor, store.id, data.terminal_id)
     sale = documents.write(
         db, actor, store, kind="sale", shift_id=shift.id, terminal_id=data.terminal_id, lines=lines,
         payments=[d for d in drafts if d.amount > 0], subtotal=r.subtotal_fen, discount_total=r.discount_total_fen,
@@ -235,12 +242,8 @@ def _write_sale(db: Session, actor: Actor, data: SaleIn, charged: dict[int, paym
     if used:
         pricing.redeem_coupons(db, actor, used, sale.id)
     pricing.record_promotion_uses(db, actor, priced, sale.id)  # per-member limits (409 if reached meanwhile)
-    audit.record(db, actor, "sale.create", target_type="sale", target_id=sale.id, target_label=sale.receipt_no,
-                 details={"total": sale.total, "paid": sale.paid, "change": sale.change,
-                          "payments": [[p.method, p.amount] for p in drafts if p.amount], "lines": len(lines)},
-                 store_id=store.id)
-    hooks.in_transaction("sale", db, actor, sale)
-    return sale
+    return sale, {"total": sale.total, "paid": sale.paid, "change": sale.change,
+                  "payments": [[p.method, p.amount] for p in drafts if p.amount], "lines": len(lines)}
 
 
 def _open_shift(db: Session, actor: Actor, store_id: uuid.UUID, terminal_id: uuid.UUID):

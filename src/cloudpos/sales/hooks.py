@@ -1,8 +1,11 @@
 """Side effects of a sales document, registered by other modules (printing, customer display).
 
-`in_transaction` hooks run inside the sale's transaction (e.g. enqueue a print job row, so the job
-exists exactly when the sale does); `after_commit` hooks run after it committed (e.g. notify the
-customer display). A failing after-commit hook is logged and never breaks the sale.
+`before_number` hooks run inside the sale's transaction before its receipt number is taken, for the reads
+a side effect needs (e.g. which printer prints it): from the number to COMMIT the store's receipt chain
+is locked, and every round trip in that stretch holds up the store's other tills. `in_transaction` hooks
+run inside the sale's transaction after it is written (e.g. enqueue a print job row, so the job exists
+exactly when the sale does); `after_commit` hooks run after it committed (e.g. notify the customer
+display). A failing after-commit hook is logged and never breaks the sale.
 """
 
 from __future__ import annotations
@@ -18,11 +21,19 @@ from cloudpos.context import Actor
 
 log = structlog.get_logger("cloudpos.sales")
 
+Before = Callable[[str, Session, Actor, uuid.UUID, uuid.UUID | None], None]
 InTx = Callable[[str, Session, Actor, Any], None]
 AfterCommit = Callable[[str, Actor, uuid.UUID], None]
 
+_before: list[Before] = []
 _in_tx: list[InTx] = []
 _after: list[AfterCommit] = []
+
+
+def before_numbering(fn: Before) -> Before:
+    if fn not in _before:
+        _before.append(fn)
+    return fn
 
 
 def on_document(fn: InTx) -> InTx:
@@ -35,6 +46,11 @@ def on_committed(fn: AfterCommit) -> AfterCommit:
     if fn not in _after:
         _after.append(fn)
     return fn
+
+
+def before_number(kind: str, db: Session, actor: Actor, store_id: uuid.UUID, terminal_id: uuid.UUID | None) -> None:
+    for fn in _before:
+        fn(kind, db, actor, store_id, terminal_id)
 
 
 def in_transaction(kind: str, db: Session, actor: Actor, sale: Any) -> None:

@@ -67,6 +67,10 @@ def receipt_data(db: Session, actor: Actor, sale: Sale, *, language: str | None 
     )
 
 
+def _printers_first(kind: str, db: Session, actor: Actor, store_id: uuid.UUID, terminal_id: uuid.UUID | None) -> None:
+    printing.prefetch_printers(db, actor, store_id)
+
+
 def _auto_print(kind: str, db: Session, actor: Actor, sale: Any) -> None:
     """Queue the receipt in the sale's transaction; the drawer opens when cash completed a sale."""
     has_cash = any(p.method == "cash" for p in queries.payments_of(db, actor.tenant_id, sale.id))
@@ -112,6 +116,7 @@ def sale_from_token(db: Session, actor: Actor, token: str, secret: str | None = 
 
 for _kind in ("sale", "refund", "void"):
     printing.register_receipt_source(_kind, _source)
+hooks.before_numbering(_printers_first)
 hooks.on_document(_auto_print)
 
 

@@ -130,6 +130,7 @@ def _refund_in_tx(db: Session, actor: Actor, original: Sale, *, kind: str, reque
         out = members.reverse_for_refund(db, actor, original.member_id, original.id, total, dict(eligible),
                                          refund_id=doc_id)
         points_back = getattr(out, "points_reversed", 0)
+    hooks.before_number(kind, db, actor, store.id, terminal_id)
     doc = documents.write(
         db, actor, store, kind=kind, shift_id=shift.id if shift else None, terminal_id=terminal_id,
         lines=line_drafts, payments=drafts, subtotal=sum(d.list_amount for d in line_drafts),
