@@ -56,6 +56,12 @@ def test_cash_sale_with_change_moves_stock_and_numbers_receipts(till):
     assert sum(line["amount"] for line in s["lines"]) == s["total"]
     assert [p["amount"] for p in s["payments"]] == [2313]
     assert stock(till, till.cola) == "-2.000"
+    moves = till.client.get("/api/v1/stock/movements", headers=till.owner,
+                            params={"store_id": str(till.store_id), "kind": "sale"}).json()["items"]
+    # each line's movement names the sale and notes its receipt number, with the balance it left
+    assert sorted((mv["product_id"], mv["quantity"], mv["balance_after"]) for mv in moves) == sorted(
+        [(till.cola["id"], "-2.000", "-2.000"), (till.apple["id"], "-1.250", "-1.250")])
+    assert {(mv["ref_id"], mv["note"]) for mv in moves} == {(s["id"], s["receipt_no"])}
     s2 = sale(till, [{"product_id": till.chips["id"]}], [{"method": "card", "amount": 800, "card_last4": "1234",
                                                           "approval_code": "A1B2"}]).json()
     assert s2["receipt_no"].endswith("000002")
@@ -80,7 +86,7 @@ def test_idempotency_same_key_same_body_replays_other_body_conflicts(till):
     first = sale(till, lines, [{"method": "cash", "amount": 800}], key=key)
     again = sale(till, lines, [{"method": "cash", "amount": 800}], key=key)
     assert first.status_code == again.status_code == 201
-    assert first.json()["id"] == again.json()["id"]
+    assert again.json() == first.json()  # the stored response, receipt number included, word for word
     other = sale(till, lines, [{"method": "cash", "amount": 1000}], key=key)
     assert other.status_code == 409
     assert till.client.get("/api/v1/sales", headers=till.owner).json()["total"] == 1

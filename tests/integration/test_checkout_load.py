@@ -14,6 +14,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from cloudpos.audit.models import AuditEvent
+from cloudpos.audit.service import verify_chain
 from cloudpos.sales.chain import verify_store
 from cloudpos.sales.models import Sale
 
@@ -83,6 +85,15 @@ def test_parallel_terminals_keep_receipts_stock_and_chain_exact(live_server, mer
             Sale.tenant_id == merchant.tenant_id)) == made
         checked, broken = verify_store(db, merchant.tenant_id, merchant.store_id)
         assert broken is None and checked == made
+        # every sale audited once, labelled with its receipt number, and the merchant's audit chain verifies
+        audited = dict(db.execute(select(AuditEvent.target_id, AuditEvent.target_label).where(
+            AuditEvent.tenant_id == merchant.tenant_id, AuditEvent.action == "sale.create")).all())
+        assert audited == {str(i): no for i, no in db.execute(select(Sale.id, Sale.receipt_no).where(
+            Sale.tenant_id == merchant.tenant_id)).all()}
+        assert db.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.tenant_id == merchant.tenant_id, AuditEvent.action == "sale.create")) == made
+        events, broken = verify_chain(db, merchant.tenant_id)
+        assert broken is None and events >= made
     for p in products:
         sold = sum(s[p["id"]] for _, s in results)
         r = c.get("/api/v1/stock", headers=h, params={"store_id": str(merchant.store_id), "product_id": p["id"]})

@@ -11,10 +11,11 @@ SQLAlchemy statements per call cost as much as the round trips themselves.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, text, update
+from sqlalchemy import JSON, Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -84,31 +85,59 @@ _HASHED_PG: dict[str, Any] = {}
 LINK_FIELDS = ("seq", "prev_hash", "hash")
 
 
+def _hashed_ctes(table: Table, p: str = "", guard: str = "true", fill: dict[str, str] | None = None) -> str:
+    """CTEs `<p>old`, `<p>new`, `<p>ins`: lock the head (once `guard` holds), take the next number, hash the
+    new link in SQL and insert it. The hash input is the previous hash followed by the link's canonical
+    JSON, sent in pieces (`:<p>j0`, …) around the values only the statement knows, in sorted key order:
+    the previous hash, the number and the columns of `fill` (column → SQL expression)."""
+    from sqlalchemy.dialects import postgresql
+
+    fill = fill or {}
+    holes = sorted({"prev_hash": f"{p}old.last_hash", "seq": f"({p}old.last_seq + 1)::text", **fill}.items())
+    hashed = f"{p}old.last_hash" + "".join(f" || :{p}j{i} || {expr}" for i, (_, expr) in enumerate(holes))
+    hashed += f" || :{p}j{len(holes)}"
+    cols = [c for c in table.columns if c.name not in LINK_FIELDS]
+    values = ", ".join(fill.get(c.name) or f"CAST(:{p}r_{c.key} AS {c.type.compile(dialect=postgresql.dialect())})"
+                       for c in cols)
+    return f"""{p}old AS (SELECT last_seq, last_hash FROM chain_heads
+                   WHERE tenant_id = :{p}h_tenant AND chain = :{p}h_chain AND {guard} FOR UPDATE),
+        {p}new AS (UPDATE chain_heads AS h SET last_seq = {p}old.last_seq + 1,
+                          last_hash = encode(sha256(convert_to({hashed}, 'UTF8')), 'hex')
+                   FROM {p}old WHERE h.tenant_id = :{p}h_tenant AND h.chain = :{p}h_chain
+                   RETURNING h.last_seq, h.last_hash),
+        {p}ins AS (INSERT INTO {table.name} ({", ".join(c.name for c in cols)}, seq, prev_hash, hash)
+                   SELECT {values}, {p}new.last_seq, {p}old.last_hash, {p}new.last_hash FROM {p}old, {p}new
+                   RETURNING 1)"""  # noqa: S608 - our own table and column names
+
+
 def _hashed_append_pg(table: Table) -> Any:
     """One PostgreSQL statement that locks the head, takes the next number, hashes the new link in SQL and
-    inserts it. The hash input is the previous hash followed by the link's canonical JSON, which the
-    caller sends in three pieces around the two values only the head knows (its hash and the number)."""
+    inserts it (`_hashed_ctes`); the caller sends the link's JSON in three pieces around the previous hash
+    and the number."""
     stmt = _HASHED_PG.get(table.name)
     if stmt is not None:
         return stmt
-    from sqlalchemy.dialects import postgresql
-
     cols = [c for c in table.columns if c.name not in LINK_FIELDS]
-    casts = ", ".join(f"CAST(:r_{c.key} AS {c.type.compile(dialect=postgresql.dialect())})" for c in cols)
-    sql = f"""
-        WITH old AS (SELECT last_seq, last_hash FROM chain_heads
-                     WHERE tenant_id = :h_tenant AND chain = :h_chain FOR UPDATE),
-        new AS (UPDATE chain_heads AS h SET last_seq = old.last_seq + 1,
-                       last_hash = encode(sha256(convert_to(old.last_hash || :j0 || old.last_hash || :j1
-                                                            || (old.last_seq + 1)::text || :j2, 'UTF8')), 'hex')
-                FROM old WHERE h.tenant_id = :h_tenant AND h.chain = :h_chain
-                RETURNING h.last_seq, h.last_hash),
-        ins AS (INSERT INTO {table.name} ({", ".join(c.name for c in cols)}, seq, prev_hash, hash)
-                SELECT {casts}, new.last_seq, old.last_hash, new.last_hash FROM old, new)
-        SELECT new.last_seq, old.last_hash, new.last_hash FROM old, new"""  # noqa: S608 - our own table and column names
+    sql = f"WITH {_hashed_ctes(table)}\n        SELECT new.last_seq, old.last_hash, new.last_hash FROM old, new"  # noqa: S608
     stmt = _HASHED_PG[table.name] = text(sql).bindparams(
         *[bindparam(f"r_{c.key}", type_=c.type) for c in cols])
     return stmt
+
+
+def hashed_tail(table: Table, tenant_id: uuid.UUID, chain: str, row: dict[str, Any], json_pieces: list[str],
+                fill: dict[str, str], p: str) -> tuple[str, dict[str, Any]]:
+    """`append_hashed_pg` as the CTEs of a tail (cloudpos.composed): (SQL, parameters). The head is locked
+    once `{earlier}` holds (the composing statement puts in what must be locked before), `fill`'s columns
+    come from the statement, and the other values of `row` are sent as parameters (JSON ones as text);
+    `json_pieces` is the link's JSON cut at the previous hash, the number and `fill`'s columns."""
+    sql = ", " + _hashed_ctes(table, p, "EXISTS (SELECT 1 FROM link) AND {earlier}", fill)  # noqa: S608
+    params: dict[str, Any] = {f"{p}h_tenant": tenant_id, f"{p}h_chain": chain,
+                              **{f"{p}j{i}": piece for i, piece in enumerate(json_pieces)}}
+    for c in table.columns:
+        if c.name not in LINK_FIELDS and c.name not in fill:
+            value = row[c.key]
+            params[f"{p}r_{c.key}"] = json.dumps(value, ensure_ascii=False) if isinstance(c.type, JSON) else value
+    return sql, params
 
 
 def append_hashed_pg(db: Session, table: Table, row: dict[str, Any], tenant_id: uuid.UUID, chain: str,

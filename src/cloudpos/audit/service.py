@@ -16,6 +16,7 @@ from cloudpos import clock
 from cloudpos.audit import chains
 from cloudpos.audit.domain import Break, Link, cut_at, iso, link_hash, normalize, verify
 from cloudpos.audit.models import AuditEvent
+from cloudpos.composed import Tail
 from cloudpos.context import Actor
 from cloudpos.ids import uuid7
 
@@ -58,25 +59,9 @@ def _summary(before: dict[str, Any] | None, after: dict[str, Any] | None,
     return summary
 
 
-def record(
-    db: Session,
-    actor: Actor,
-    action: str,
-    *,
-    target_type: str = "",
-    target_id: Any = "",
-    target_label: str = "",
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-    details: dict[str, Any] | None = None,
-    result: str = "ok",
-    store_id: uuid.UUID | None = None,
-) -> AuditEvent:
-    """Append one event to the tenant's chain, in the current transaction."""
-    summary = _summary(before, after, details)
-    pg = db.get_bind().dialect.name == "postgresql"
-    seq, prev = (0, "") if pg else chains.advance(db, actor.tenant_id, CHAIN)
-    ev = AuditEvent(
+def _event(actor: Actor, action: str, seq: int, prev: str, *, target_type: str, target_id: Any, target_label: str,
+           summary: dict[str, Any], result: str, store_id: uuid.UUID | None) -> AuditEvent:
+    return AuditEvent(
         tenant_id=actor.tenant_id,
         id=uuid7(),
         seq=seq,
@@ -94,6 +79,27 @@ def record(
         result=result,
         prev_hash=prev,
     )
+
+
+def record(
+    db: Session,
+    actor: Actor,
+    action: str,
+    *,
+    target_type: str = "",
+    target_id: Any = "",
+    target_label: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+    result: str = "ok",
+    store_id: uuid.UUID | None = None,
+) -> AuditEvent:
+    """Append one event to the tenant's chain, in the current transaction."""
+    pg = db.get_bind().dialect.name == "postgresql"
+    seq, prev = (0, "") if pg else chains.advance(db, actor.tenant_id, CHAIN)
+    ev = _event(actor, action, seq, prev, target_type=target_type, target_id=target_id, target_label=target_label,
+                summary=_summary(before, after, details), result=result, store_id=store_id)
     # A Core INSERT on the session's connection (same transaction): the ORM unit of work would add
     # about as much again to every audited write. The returned event is not attached to the session.
     row = {c.key: getattr(ev, c.key) for c in _EVENTS.columns}
@@ -104,6 +110,32 @@ def record(
     ev.hash = link_hash(prev, _payload(ev))
     chains.append(db, _EVENTS, {**row, "hash": ev.hash}, actor.tenant_id, CHAIN, seq, ev.hash)
     return ev
+
+
+def record_tail(db: Session, actor: Actor, action: str, *, target_type: str, target_id: Any,
+                details: dict[str, Any], store_id: uuid.UUID | None) -> Tail:
+    """`record` for an event labelled with a sales document's receipt number, not taken yet: on PostgreSQL
+    it rides in the numbering statement (cloudpos.composed), after the tails before it (the audit chain
+    head stays the last lock the transaction takes). The caller must not lock rows after that statement."""
+
+    def alone(receipt_no: str) -> None:
+        record(db, actor, action, target_type=target_type, target_id=target_id, target_label=receipt_no,
+               details=details, store_id=store_id)
+
+    if db.get_bind().dialect.name != "postgresql":
+        return Tail("audit", alone)
+    ev = _event(actor, action, 0, "", target_type=target_type, target_id=target_id, target_label="",
+                summary=_summary(None, None, details), result="ok", store_id=store_id)
+    pieces = cut_at(_payload(ev), {"prev_hash": str, "seq": int, "target_label": str})
+    row = {c.key: getattr(ev, c.key) for c in _EVENTS.columns}
+    sql, params = chains.hashed_tail(_EVENTS, actor.tenant_id, CHAIN, row, pieces,
+                                     {"target_label": "left((SELECT rno FROM link), 200)"}, "audit_")
+
+    def done(written: int, receipt_no: str) -> None:
+        if not written:  # the merchant's audit chain had no head yet: append the event by itself
+            alone(receipt_no)
+
+    return Tail("audit", alone, sql, "(SELECT count(*) FROM audit_ins)", params, done)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from cloudpos.composed import Tail
 from cloudpos.errors import Conflict, FieldError, Invalid
 from cloudpos.i18n import N_
 from cloudpos.idempotency.models import IdempotencyKey
@@ -86,3 +88,34 @@ def remember(db: Session, tenant_id: uuid.UUID, scope: str, key: str, status_cod
     db.connection().execute(_REMEMBER, {"k_tenant": tenant_id, "k_scope": scope, "k_key": key,
                                         "k_status": status_code,
                                         "k_response": json.loads(json.dumps(response, default=str))})
+
+
+# As a tail of a sales document's numbering statement (cloudpos.composed): the response is sent in two
+# pieces around its receipt number, which the statement puts in.
+_REMEMBER_TAIL = """, idem_done AS (
+    UPDATE idempotency_keys SET status_code = CAST(:k_status AS integer),
+                                response = CAST(:k_r0 || (SELECT rno FROM link) || :k_r1 AS json)
+    WHERE tenant_id = CAST(:k_tenant AS uuid) AND scope = CAST(:k_scope AS varchar) AND key = CAST(:k_key AS varchar)
+      AND EXISTS (SELECT 1 FROM link))"""
+
+
+def remember_tail(db: Session, tenant_id: uuid.UUID, scope: str, key: str, status_code: int,
+                  response: dict[str, Any], number_field: str = "receipt_no") -> Tail:
+    """`remember` for a response made before its document's receipt number (`response[number_field]`) is
+    taken: on PostgreSQL it rides in the numbering statement. `response` is completed with the number."""
+
+    def alone(receipt_no: str) -> None:
+        response[number_field] = receipt_no
+        remember(db, tenant_id, scope, key, status_code, response)
+
+    if db.get_bind().dialect.name != "postgresql":
+        return Tail("idempotency", alone)
+    mark = secrets.token_hex(12)  # random: no text of the response can look like it
+    before, after = json.dumps({**response, number_field: mark}, default=str, ensure_ascii=False).split(mark, 1)
+
+    def done(_result: Any, receipt_no: str) -> None:
+        response[number_field] = receipt_no
+
+    return Tail("idempotency", alone, _REMEMBER_TAIL, None,
+                {"k_tenant": tenant_id, "k_scope": scope, "k_key": key, "k_status": status_code, "k_r0": before,
+                 "k_r1": after}, done)

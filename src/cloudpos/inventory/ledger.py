@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from cloudpos import clock
 from cloudpos.audit import chains
+from cloudpos.composed import Tail
 from cloudpos.context import Actor
 from cloudpos.errors import Conflict, FieldError, Invalid, NotFound
 from cloudpos.i18n import N_
@@ -99,31 +101,72 @@ _MOVE = (update(_LEVELS)
 _MOVE_BLOCK = _MOVE.where(_LEVELS.c.on_hand + bindparam("l_delta", type_=_LEVELS.c.on_hand.type) >= 0)
 _INSERT_MOVEMENTS = insert(_MOVEMENTS)
 # PostgreSQL, a document's lines in one statement (a sale's three lines: one round trip, not four): the
-# balance rows are locked first, in product order (`locked`, evaluated once before any row changes, keeps
+# balance rows are locked first, in product order (`stock_locked`, evaluated once before any row changes, keeps
 # the no-deadlock rule), then moved, and each movement is written with the balance its line left. A
 # product without a balance row yet is not in the result; the caller moves it line by line.
-_MOVE_ALL_PG = text("""
-WITH v AS (SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:deltas AS bigint[]), CAST(:mv_ids AS uuid[]),
-                                CAST(:costs AS bigint[])) AS v(product_id, delta, mv_id, unit_cost)),
-locked AS MATERIALIZED (
+_MOVE_ALL_CTES = """stock_v AS (
+    SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:deltas AS bigint[]), CAST(:mv_ids AS uuid[]),
+                         CAST(:costs AS bigint[])) AS v(product_id, delta, mv_id, unit_cost)),
+stock_locked AS MATERIALIZED (
     SELECT l.product_id FROM stock_levels l
     WHERE l.tenant_id = CAST(:tenant AS uuid) AND l.store_id = CAST(:store AS uuid)
-      AND l.product_id = ANY(CAST(:ids AS uuid[]))
+      AND l.product_id = ANY(CAST(:ids AS uuid[])) AND {guard}
     ORDER BY l.product_id FOR UPDATE),
-moved AS (
-    UPDATE stock_levels l SET on_hand = l.on_hand + v.delta, updated_at = CAST(:now AS timestamptz) FROM v
+stock_moved AS (
+    UPDATE stock_levels l SET on_hand = l.on_hand + v.delta, updated_at = CAST(:now AS timestamptz) FROM stock_v v
     WHERE l.tenant_id = CAST(:tenant AS uuid) AND l.store_id = CAST(:store AS uuid) AND l.product_id = v.product_id
-      AND (SELECT count(*) FROM locked) >= 0
+      AND (SELECT count(*) FROM stock_locked) >= 0 AND {guard}
     RETURNING l.product_id, l.on_hand, l.low_stock_threshold),
-added AS (
+stock_added AS (
     INSERT INTO stock_movements (tenant_id, id, store_id, product_id, kind, quantity, unit_cost, balance_after,
                                  ref_type, ref_id, reason, note, actor_id, actor_name, occurred_at)
     SELECT CAST(:tenant AS uuid), v.mv_id, CAST(:store AS uuid), v.product_id, CAST(:kind AS varchar), v.delta,
            v.unit_cost, m.on_hand, CAST(:ref_type AS varchar), CAST(:ref_id AS uuid), CAST(:reason AS varchar),
-           CAST(:note AS varchar), CAST(:actor_id AS uuid), CAST(:actor_name AS varchar), CAST(:now AS timestamptz)
-    FROM v JOIN moved m ON m.product_id = v.product_id)
-SELECT product_id, on_hand, low_stock_threshold FROM moved
-""")
+           {note}, CAST(:actor_id AS uuid), CAST(:actor_name AS varchar), CAST(:now AS timestamptz)
+    FROM stock_v v JOIN stock_moved m ON m.product_id = v.product_id)"""
+_MOVE_ALL_PG = text("WITH " + _MOVE_ALL_CTES.format(guard="true", note="CAST(:note AS varchar)")
+                    + "\nSELECT product_id, on_hand, low_stock_threshold FROM stock_moved")
+# The same as a tail of a sales document's numbering statement (cloudpos.composed): it waits for the
+# receipt number (the store's chain head is locked first, then the balances, as when run after it), and
+# notes that number on each movement.
+_MOVE_ALL_TAIL = ", " + _MOVE_ALL_CTES.format(guard="EXISTS (SELECT 1 FROM link)",  # noqa: S608 - our own SQL
+                                              note="(SELECT rno FROM link)")
+_MOVED_JSON = "(SELECT json_agg(json_build_array(product_id, on_hand, low_stock_threshold)) FROM stock_moved)"
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a call moves, checked and ordered, before anything is written."""
+
+    ordered: list[Line]
+    products: dict[uuid.UUID, ProductInfo]
+    policy: str
+    refusable: bool
+    now: Any
+    actor_name: str
+
+    def one_statement(self, dialect: str) -> bool:
+        """PostgreSQL moves every line in one statement, unless a line may be refused (a savepoint undoes
+        the call then) or a product comes twice."""
+        return (dialect == "postgresql" and not self.refusable
+                and len({ln[0] for ln in self.ordered}) == len(self.ordered))
+
+
+def _plan(db: Session, actor: Actor, lines: Sequence[Line], kind: str, check_negative: bool,
+          products: dict[uuid.UUID, ProductInfo] | None) -> _Plan | None:
+    if kind not in domain.KINDS:
+        raise ValueError(f"unknown movement kind {kind!r}")
+    lines = [ln for ln in lines if ln[1] != 0]
+    if not lines:
+        return None
+    if products is None:
+        products = load_products(db, actor, [ln[0] for ln in lines])
+    policy = negative_policy(db, actor.tenant_id) if check_negative else "allow"
+    ordered = sorted(lines, key=lambda ln: ln[0].bytes)  # primary-key order: no deadlocks
+    # Only a refusal (Conflict) needs undoing; without one nothing can be refused, and the savepoint's
+    # two round trips are saved.
+    refusable = policy == "block" and any(ln[1] < 0 for ln in ordered)
+    return _Plan(ordered, products, policy, refusable, clock.now(), (actor.display_name or actor.username)[:60])
 
 
 def apply_movements(db: Session, actor: Actor, store_id: uuid.UUID, lines: Sequence[Line], kind: str,
@@ -138,45 +181,77 @@ def apply_movements(db: Session, actor: Actor, store_id: uuid.UUID, lines: Seque
     nothing of this call is written (a savepoint is rolled back), so the caller may roll back too.
     A balance row is created on the first movement of a product in a store.
     """
-    if kind not in domain.KINDS:
-        raise ValueError(f"unknown movement kind {kind!r}")
-    lines = [ln for ln in lines if ln[1] != 0]
-    if not lines:
+    plan = _plan(db, actor, lines, kind, check_negative, products)
+    if plan is None:
         return []
-    tenant_id = actor.tenant_id
-    if products is None:
-        products = load_products(db, actor, [ln[0] for ln in lines])
-    policy = negative_policy(db, tenant_id) if check_negative else "allow"
-    now = clock.now()
-    ordered = sorted(lines, key=lambda ln: ln[0].bytes)  # primary-key order: no deadlocks
-    applied: list[Applied] = []
-    movements: list[dict] = []
-    actor_name = (actor.display_name or actor.username)[:60]
-    # Only a refusal (Conflict) needs undoing; without one nothing can be refused, and the savepoint's
-    # two round trips are saved.
-    refusable = policy == "block" and any(ln[1] < 0 for ln in ordered)
     db.flush()
     conn = db.connection()
     moved: dict[uuid.UUID, tuple[int, int | None, uuid.UUID]] = {}
-    if conn.dialect.name == "postgresql" and not refusable and len({ln[0] for ln in ordered}) == len(ordered):
-        moved = _move_all_pg(conn, actor, store_id, ordered, now, actor_name, kind=kind, ref_type=ref_type,
-                             ref_id=ref_id, reason=reason, note=note)
-    with db.begin_nested() if refusable else nullcontext():
-        for product_id, delta, unit_cost in ordered:
-            if product_id in moved:  # moved (and its movement written) by the one statement above
+    if plan.one_statement(conn.dialect.name):
+        mv_ids = {ln[0]: _uuid7() for ln in plan.ordered}
+        rows = conn.execute(_MOVE_ALL_PG, _move_params(actor, store_id, plan, mv_ids, kind, ref_type, ref_id,
+                                                       reason, note))
+        moved = {pid: (on_hand, threshold, mv_ids[pid]) for pid, on_hand, threshold in rows}
+    return _move_rest(db, actor, store_id, plan, moved, kind, ref_type, ref_id, reason, note)
+
+
+def movements_tail(db: Session, actor: Actor, store_id: uuid.UUID, lines: Sequence[Line], kind: str,
+                   ref_type: str, ref_id: uuid.UUID, *, reason: str = "", check_negative: bool = True,
+                   products: dict[uuid.UUID, ProductInfo] | None = None) -> Tail | None:
+    """`apply_movements` for a sales document whose receipt number is not taken yet, noted on each
+    movement: on PostgreSQL it rides in the numbering statement (cloudpos.composed). The checks (unknown
+    products, the tenant's policy) are made now, before the number is taken. None: nothing to move."""
+    plan = _plan(db, actor, lines, kind, check_negative, products)
+    if plan is None:
+        return None
+
+    def alone(receipt_no: str) -> None:
+        apply_movements(db, actor, store_id, lines, kind, ref_type, ref_id, reason=reason, note=receipt_no,
+                        check_negative=check_negative, products=plan.products)
+
+    if not plan.one_statement(db.get_bind().dialect.name):
+        return Tail("stock", alone)
+    mv_ids = {ln[0]: _uuid7() for ln in plan.ordered}
+
+    def done(rows: list[list[Any]] | None, receipt_no: str) -> None:
+        moved = {uuid.UUID(pid): (on_hand, threshold, mv_ids[uuid.UUID(pid)]) for pid, on_hand, threshold in rows or []}
+        _move_rest(db, actor, store_id, plan, moved, kind, ref_type, ref_id, reason, receipt_no)
+
+    return Tail("stock", alone, _MOVE_ALL_TAIL, _MOVED_JSON,
+                _move_params(actor, store_id, plan, mv_ids, kind, ref_type, ref_id, reason, ""), done,
+                barrier="(SELECT count(*) FROM stock_moved) >= 0")
+
+
+def _move_params(actor: Actor, store_id: uuid.UUID, plan: _Plan, mv_ids: dict[uuid.UUID, uuid.UUID], kind: str,
+                 ref_type: str, ref_id: uuid.UUID | None, reason: str, note: str) -> dict[str, Any]:
+    return {"ids": list(mv_ids), "deltas": [ln[1] for ln in plan.ordered], "mv_ids": list(mv_ids.values()),
+            "costs": [ln[2] for ln in plan.ordered], "tenant": actor.tenant_id, "store": store_id, "now": plan.now,
+            "kind": kind, "ref_type": ref_type, "ref_id": ref_id, "reason": reason, "note": note[:300],
+            "actor_id": actor.employee_id, "actor_name": plan.actor_name}
+
+
+def _move_rest(db: Session, actor: Actor, store_id: uuid.UUID, plan: _Plan,
+               moved: dict[uuid.UUID, tuple[int, int | None, uuid.UUID]], kind: str, ref_type: str,
+               ref_id: uuid.UUID | None, reason: str, note: str) -> list[Applied]:
+    """Alerts for the lines the one statement moved; every other line moved here, one by one."""
+    tenant_id, now, conn = actor.tenant_id, plan.now, db.connection()
+    applied: list[Applied] = []
+    movements: list[dict] = []
+    with db.begin_nested() if plan.refusable else nullcontext():
+        for product_id, delta, unit_cost in plan.ordered:
+            p = plan.products.get(product_id)
+            if product_id in moved:  # moved (and its movement written) by the one statement
                 on_hand, store_threshold, mv_id = moved[product_id]
-                _alert_if_crossed(db, tenant_id, store_id, product_id, products.get(product_id), delta, on_hand,
-                                  store_threshold, kind, now)
+                _alert_if_crossed(db, tenant_id, store_id, product_id, p, delta, on_hand, store_threshold, kind, now)
                 applied.append(Applied(product_id, delta, on_hand, mv_id))
                 continue
-            block = policy == "block" and delta < 0
+            block = plan.policy == "block" and delta < 0
             params = {"l_tenant": tenant_id, "l_store": store_id, "l_product": product_id, "l_delta": delta,
                       "l_now": now}
             row = conn.execute(_MOVE_BLOCK if block else _MOVE, params).one_or_none()
             if row is None and not block:  # first movement of this product here: create its balance row
                 ensure_level_rows(db, tenant_id, store_id, [product_id])
                 row = conn.execute(_MOVE, params).one_or_none()
-            p = products.get(product_id)
             if row is None:
                 have = db.scalar(select(StockLevel.on_hand).where(
                     StockLevel.tenant_id == tenant_id, StockLevel.store_id == store_id,
@@ -191,26 +266,13 @@ def apply_movements(db: Session, actor: Actor, store_id: uuid.UUID, lines: Seque
             movements.append({"tenant_id": tenant_id, "id": mv_id, "store_id": store_id, "product_id": product_id,
                               "kind": kind, "quantity": delta, "unit_cost": unit_cost, "balance_after": on_hand,
                               "ref_type": ref_type, "ref_id": ref_id, "reason": reason, "note": note[:300],
-                              "actor_id": actor.employee_id, "actor_name": actor_name, "occurred_at": now})
+                              "actor_id": actor.employee_id, "actor_name": plan.actor_name, "occurred_at": now})
             _alert_if_crossed(db, tenant_id, store_id, product_id, p, delta, on_hand, store_threshold, kind, now)
             applied.append(Applied(product_id, delta, on_hand, mv_id))
         if movements:
             conn.execute(_INSERT_MOVEMENTS, movements)  # one statement for all the lines
         db.flush()
     return applied
-
-
-def _move_all_pg(conn, actor: Actor, store_id: uuid.UUID, ordered: list[Line], now, actor_name: str, *, kind: str,
-                 ref_type: str, ref_id: uuid.UUID | None, reason: str,
-                 note: str) -> dict[uuid.UUID, tuple[int, int | None, uuid.UUID]]:
-    """Run `_MOVE_ALL_PG`: product id → (on hand, store threshold, movement id) for each line it moved."""
-    mv_ids = {ln[0]: _uuid7() for ln in ordered}
-    rows = conn.execute(_MOVE_ALL_PG, {
-        "ids": list(mv_ids), "deltas": [ln[1] for ln in ordered], "mv_ids": list(mv_ids.values()),
-        "costs": [ln[2] for ln in ordered], "tenant": actor.tenant_id, "store": store_id, "now": now, "kind": kind,
-        "ref_type": ref_type, "ref_id": ref_id, "reason": reason, "note": note[:300], "actor_id": actor.employee_id,
-        "actor_name": actor_name})
-    return {pid: (on_hand, threshold, mv_ids[pid]) for pid, on_hand, threshold in rows}
 
 
 def _alert_if_crossed(db: Session, tenant_id: uuid.UUID, store_id: uuid.UUID, product_id: uuid.UUID,

@@ -3,7 +3,8 @@
 For checkout / refunds: `apply_movements(db, actor, store_id, [(product_id, delta_milli, unit_cost_fen)],
 kind, ref_type, ref_id)` inside their own transaction (it respects the tenant's negative-stock
 policy: Conflict naming the product, nothing written); a caller that already read the products may
-pass them (`products={id: ProductInfo}`) and save the look-up. For the dashboard:
+pass them (`products={id: ProductInfo}`) and save the look-up; `movements_tail(...)` is the same for a
+sales document not numbered yet (the movements note its receipt number). For the dashboard:
 `alert_count(db, actor)`.
 """
 
@@ -20,7 +21,7 @@ from cloudpos.context import Actor
 from . import domain
 from .adjustments import create_adjustment, get_adjustment, list_adjustments
 from .alerts import _low_levels, alert_count, list_alert_events, list_alerts
-from .ledger import Applied, apply_movements, on_hand
+from .ledger import Applied, apply_movements, movements_tail, on_hand
 from .levels import MovementFilter, StockFilter, list_movements, list_stock, set_store_threshold
 from .models import StockLevel, StockMovement
 from .products import ProductInfo
@@ -81,7 +82,7 @@ KINDS = domain.KINDS
 
 __all__ = [
     "Applied", "KINDS", "MovementFilter", "ProductInfo", "StockFilter", "alert_count", "apply_movements",
-    "cancel_stocktake",
+    "cancel_stocktake", "movements_tail",
     "cancel_transfer", "create_adjustment", "create_receipt", "create_stocktake", "create_transfer",
     "get_adjustment", "get_receipt", "get_stocktake", "get_transfer", "list_adjustments", "list_alert_events",
     "list_alerts", "list_movements", "list_receipts", "list_stock", "list_stocktakes", "list_transfers",

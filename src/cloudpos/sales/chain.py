@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
+from itertools import takewhile
 from typing import Any
 
 from sqlalchemy import bindparam, select, text
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from cloudpos.audit import chains
 from cloudpos.audit.domain import Break, Link, cut_at, iso, verify
+from cloudpos.composed import Tail
 from cloudpos.sales.models import Sale, SaleLine, SalePayment
 
 
@@ -39,22 +42,29 @@ def payload(sale: Sale, lines: list[SaleLine], payments: list[SalePayment]) -> d
 
 # Filled in by PostgreSQL in `append_pg`: the number, the receipt number made from it, and the hashes.
 _NUMBERED = ("receipt_seq", "receipt_no", "prev_hash", "hash")
-_APPEND_PG: list[Any] = []
+_APPEND_PG: dict[tuple[str, ...], Any] = {}
 
 
-def _append_pg_statement() -> Any:
+def _append_pg_statement(tails: Sequence[Tail]) -> Any:
     """One statement: lock the store's chain head, take the next number, make the receipt number
     (`<prefix><number, at least 6 digits>`), hash the link in SQL (the previous hash, then the sale's
     canonical JSON with those three values put in), move the head, insert the sale, its lines and its
-    payments (the rows as JSON, read by json_populate_recordset). The lines' foreign key to the sale is
+    payments (the rows as JSON, read by json_populate_recordset), and run the tails' CTEs
+    (cloudpos.composed), which read the number from `link`. The lines' foreign key to the sale is
     checked at the end of the statement, when the sale is there."""
-    if _APPEND_PG:
-        return _APPEND_PG[0]
+    cache_key = tuple(t.key for t in tails)
+    if cache_key in _APPEND_PG:
+        return _APPEND_PG[cache_key]
     from sqlalchemy.dialects import postgresql
 
     table = Sale.__table__
     cols = [c for c in table.columns if c.name not in _NUMBERED]
     casts = ", ".join(f"CAST(:r_{c.key} AS {c.type.compile(dialect=postgresql.dialect())})" for c in cols)
+    results = "".join(f", {t.result} AS tail_{i}" for i, t in enumerate(tails) if t.result)
+    ctes = ""
+    for i, t in enumerate(tails):
+        earlier = " AND ".join(e.barrier for e in tails[:i] if e.barrier) or "true"
+        ctes += (t.ctes or "").replace("{earlier}", earlier)
     sql = f"""
         WITH old AS (SELECT last_seq, last_hash FROM chain_heads
                      WHERE tenant_id = :h_tenant AND chain = :h_chain FOR UPDATE),
@@ -72,10 +82,11 @@ def _append_pg_statement() -> Any:
                       WHERE EXISTS (SELECT 1 FROM link)),
         new_payments AS (INSERT INTO sale_payments
                          SELECT * FROM json_populate_recordset(NULL::sale_payments, CAST(:payments AS json))
-                         WHERE EXISTS (SELECT 1 FROM link))
-        SELECT seq, prev, rno, hash FROM link"""  # noqa: S608 - our own table and column names
-    _APPEND_PG.append(text(sql).bindparams(*[bindparam(f"r_{c.key}", type_=c.type) for c in cols]))
-    return _APPEND_PG[0]
+                         WHERE EXISTS (SELECT 1 FROM link)){ctes}
+        SELECT seq, prev, rno, hash{results} FROM link"""  # noqa: S608 - our own table and column names
+    stmt = text(sql).bindparams(*[bindparam(f"r_{c.key}", type_=c.type) for c in cols])
+    _APPEND_PG[cache_key] = stmt
+    return stmt
 
 
 def _rows_json(rows: list[Any]) -> str:
@@ -84,20 +95,34 @@ def _rows_json(rows: list[Any]) -> str:
                       default=str, ensure_ascii=False)
 
 
-def append_pg(db: Session, sale: Sale, lines: list[SaleLine], payments: list[SalePayment], number_prefix: str) -> None:
-    """PostgreSQL: number, link and write the sale with its lines and payments in one round trip; sets
-    the sale's receipt_seq, receipt_no, prev_hash and hash to what the database made."""
+def append_pg(db: Session, sale: Sale, lines: list[SaleLine], payments: list[SalePayment], number_prefix: str,
+              tails: Sequence[Tail] = ()) -> None:
+    """PostgreSQL: number, link and write the sale with its lines and payments in one round trip, with the
+    tails that can ride along (the others run right after); sets the sale's receipt_seq, receipt_no,
+    prev_hash and hash to what the database made."""
     db.flush()  # pending rows first: the head is locked from here to COMMIT
+    # Tails keep their order (it is their lock order): from the first that cannot ride, they run after.
+    riding = list(takewhile(lambda t: t.ctes, tails))
     # the sale's canonical JSON cut where its previous hash, receipt number and number go, in that order
     j0, j1, j2, j3 = cut_at(payload(sale, lines, payments), {"prev_hash": str, "receipt_no": str, "receipt_seq": int})
     params = {"h_tenant": sale.tenant_id, "h_chain": chain_name(sale.store_id), "prefix": number_prefix,
               "j0": j0, "j1": j1, "j2": j2, "j3": j3, "lines": _rows_json(lines), "payments": _rows_json(payments),
               **{f"r_{c.key}": getattr(sale, c.key) for c in Sale.__table__.columns if c.name not in _NUMBERED}}
-    got = db.connection().execute(_append_pg_statement(), params).one_or_none()
-    if got is None:  # the store's first document: its chain head is made now
+    for t in riding:
+        params.update(t.params)
+    stmt = _append_pg_statement(riding)
+    got = db.connection().execute(stmt, params).one_or_none()
+    if got is None:  # the store's first document: its chain head is made now (nothing was written)
         chains.ensure_head(db, sale.tenant_id, chain_name(sale.store_id))
-        got = db.connection().execute(_append_pg_statement(), params).one()
+        got = db.connection().execute(stmt, params).one()
     sale.receipt_seq, sale.prev_hash, sale.receipt_no, sale.hash = int(got[0]), got[1], got[2], got[3]
+    values = iter(got[4:])
+    for t in riding:
+        value = next(values) if t.result else None
+        if t.done is not None:
+            t.done(value, sale.receipt_no)
+    for t in tails[len(riding):]:
+        t.alone(sale.receipt_no)
 
 
 def verify_store(db: Session, tenant_id: uuid.UUID, store_id: uuid.UUID) -> tuple[int, Break | None]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from cloudpos.audit import service as audit
 from cloudpos.auth import service as auth
+from cloudpos.composed import Tail
 from cloudpos.context import Actor
 from cloudpos.db import retrying
 from cloudpos.errors import ApprovalRequired, Conflict, FieldError, Forbidden, Invalid, NotFound, Problem
@@ -180,15 +182,10 @@ def _commit_sale(db: Session, actor: Actor, data: SaleIn, key: str | None, body:
     try:
         if key:
             idempotency.claim(db, actor.tenant_id, SCOPE, key, body)
-        sale, audited = _write_sale(db, actor, data, charged)
+        sale, response, audit_later = _write_sale(db, actor, data, charged, key)
         hooks.in_transaction("sale", db, actor, sale)
-        response = queries.sale_out(db, actor, sale, new=True).model_dump(mode="json")
-        if key:
-            idempotency.remember(db, actor.tenant_id, SCOPE, key, 201, response)
-        # Last before COMMIT: the audit append locks the merchant's audit chain (every till of every store)
-        # until then, so nothing else is asked of the database in between.
-        audit.record(db, actor, "sale.create", target_type="sale", target_id=sale.id, target_label=sale.receipt_no,
-                     details=audited, store_id=sale.store_id)
+        if audit_later is not None:
+            audit_later()
         db.commit()
     except BaseException:
         db.rollback()
@@ -197,9 +194,11 @@ def _commit_sale(db: Session, actor: Actor, data: SaleIn, key: str | None, body:
     return 201, response
 
 
-def _write_sale(db: Session, actor: Actor, data: SaleIn,
-                charged: dict[int, payments.PaymentResult]) -> tuple[Any, dict[str, Any]]:
-    """The sale and what it changed, written; returns the sale and the details its audit event records."""
+def _write_sale(db: Session, actor: Actor, data: SaleIn, charged: dict[int, payments.PaymentResult],
+                key: str | None) -> tuple[Any, dict[str, Any], Callable[[], None] | None]:
+    """The sale and what it changed, written, its response stored under the Idempotency-Key and, unless the
+    sale has a member, its audit event appended. Returns the sale, the response and, for a member's sale,
+    what appends its audit event once the in-transaction hooks ran."""
     from cloudpos.ids import uuid7
 
     store = tenancy.get_store(db, actor, data.store_id)
@@ -224,7 +223,32 @@ def _write_sale(db: Session, actor: Actor, data: SaleIn,
     # The payment records (which give the sale's payment rows their ids) are written before the receipt
     # number is taken: the store's chain head stays locked from there to COMMIT, so that stretch is kept short.
     _record_payments(db, actor, data, drafts, sale_id, store.id)
+    used = [c.code for c in r.coupons if c.usable]
+    if used:
+        pricing.redeem_coupons(db, actor, used, sale_id)
+    pricing.record_promotion_uses(db, actor, priced, sale_id)  # per-member limits (409 if reached meanwhile)
     hooks.before_number("sale", db, actor, store.id, data.terminal_id)
+    # What needs the receipt number rides in the statement that takes it (cloudpos.composed): the store's
+    # receipt chain stays locked from there to COMMIT, so nothing is asked of the database in between.
+    stock = inventory.movements_tail(db, actor, store.id, [(ln.product_id, -ln.qty, ln.unit_cost) for ln in lines],
+                                     "sale", "sale", sale_id, products=_stock_products(priced))
+    audited = {"target_type": "sale", "target_id": sale_id, "store_id": store.id,
+               "details": {"total": r.total_fen, "paid": settlement.due, "change": settlement.change,
+                           "payments": [[p.method, p.amount] for p in drafts if p.amount], "lines": len(lines)}}
+    # The audit event rides last (its chain head is the last lock a transaction takes), except on a member's
+    # sale: the members module's in-transaction hook locks the member's figures after the sale is written.
+    audit_rides = data.member_id is None
+    response: dict[str, Any] = {}
+
+    def tails(unnumbered: Any) -> list[Tail]:
+        response.update(queries.sale_out(db, actor, unnumbered, new=True).model_dump(mode="json"))
+        out = [stock] if stock else []
+        if key:
+            out.append(idempotency.remember_tail(db, actor.tenant_id, SCOPE, key, 201, response))
+        if audit_rides:
+            out.append(audit.record_tail(db, actor, "sale.create", **audited))
+        return out
+
     sale = documents.write(
         db, actor, store, kind="sale", shift_id=shift.id, terminal_id=data.terminal_id, lines=lines,
         payments=[d for d in drafts if d.amount > 0], subtotal=r.subtotal_fen, discount_total=r.discount_total_fen,
@@ -235,15 +259,11 @@ def _write_sale(db: Session, actor: Actor, data: SaleIn,
                                      for o in r.order_discounts],
                  "coupons": [c.code for c in r.coupons if c.usable]},
         note=data.note, client_ref=data.client_ref, sale_id=sale_id, points_earned=points_earned,
-        points_redeemed=points_redeemed)
-    inventory.apply_movements(db, actor, store.id, [(ln.product_id, -ln.qty, ln.unit_cost) for ln in lines],
-                              "sale", "sale", sale.id, note=sale.receipt_no, products=_stock_products(priced))
-    used = [c.code for c in r.coupons if c.usable]
-    if used:
-        pricing.redeem_coupons(db, actor, used, sale.id)
-    pricing.record_promotion_uses(db, actor, priced, sale.id)  # per-member limits (409 if reached meanwhile)
-    return sale, {"total": sale.total, "paid": sale.paid, "change": sale.change,
-                  "payments": [[p.method, p.amount] for p in drafts if p.amount], "lines": len(lines)}
+        points_redeemed=points_redeemed, tails=tails)
+    response["receipt_no"] = sale.receipt_no
+    if audit_rides:
+        return sale, response, None
+    return sale, response, lambda: audit.record(db, actor, "sale.create", target_label=sale.receipt_no, **audited)
 
 
 def _open_shift(db: Session, actor: Actor, store_id: uuid.UUID, terminal_id: uuid.UUID):

@@ -6,7 +6,7 @@ Shared by checkout and refunds; runs inside their transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from cloudpos import clock
 from cloudpos.audit import chains
 from cloudpos.audit.domain import link_hash
+from cloudpos.composed import Tail
 from cloudpos.context import Actor
 from cloudpos.ids import uuid7
 from cloudpos.sales import chain, domain, queries
@@ -68,9 +69,12 @@ def write(db: Session, actor: Actor, store: Store, *, kind: str, shift_id: uuid.
           original_id: uuid.UUID | None = None, replaces_id: uuid.UUID | None = None,
           pricing: dict[str, Any] | None = None, note: str = "", client_ref: str = "",
           sale_id: uuid.UUID | None = None, points_earned: int = 0, points_redeemed: int = 0,
-          before_hash: Callable[[], None] | None = None) -> Sale:
+          before_hash: Callable[[], None] | None = None,
+          tails: Callable[[Sale], Sequence[Tail]] | None = None) -> Sale:
     """Insert the document complete, once (the tables are append-only). `before_hash` runs after the
     receipt number is taken and before the payment rows are built (it may fill in payment ids).
+    `tails` gives, for the document not numbered yet (its rows readable through `queries`), the writes
+    that need its receipt number (cloudpos.composed): on PostgreSQL they ride in the numbering statement.
 
     The store's chain head is locked from the receipt number to COMMIT, so the rows go in as plain Core
     inserts (every column given). On PostgreSQL, without `before_hash`, number, hash link, sale, lines and
@@ -87,8 +91,9 @@ def write(db: Session, actor: Actor, store: Store, *, kind: str, shift_id: uuid.
                 prev_hash="", hash="", points_earned=points_earned, points_redeemed=points_redeemed)
     if before_hash is None and db.get_bind().dialect.name == "postgresql":
         rows, pays = _lines(actor, sale, lines), _payments(actor, sale, payments)
-        chain.append_pg(db, sale, rows, pays, number_prefix=domain.receipt_no(store.code, day, 0)[:-6])
         queries.remember_written(db, sale.id, rows, pays)
+        chain.append_pg(db, sale, rows, pays, number_prefix=domain.receipt_no(store.code, day, 0)[:-6],
+                        tails=tails(sale) if tails else ())
         return sale
     name = chain.chain_name(store.id)
     sale.receipt_seq, sale.prev_hash = chains.advance(db, actor.tenant_id, name)
@@ -105,6 +110,8 @@ def write(db: Session, actor: Actor, store: Store, *, kind: str, shift_id: uuid.
     if pays:
         conn.execute(_INSERT_PAYMENTS, [_row(p, _PAYMENTS) for p in pays])
     queries.remember_written(db, sale.id, rows, pays)
+    for tail in tails(sale) if tails else ():
+        tail.alone(sale.receipt_no)
     return sale
 
 

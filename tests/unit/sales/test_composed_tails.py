@@ -1,0 +1,58 @@
+"""The statement that numbers a sale carries the writes that need its number (cloudpos.composed): the tails keep
+their order, which is their lock order, and one that cannot ride sends itself and every later one after it."""
+
+import uuid
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+from cloudpos.composed import Tail
+from cloudpos.sales import chain
+from cloudpos.sales.models import Sale
+
+
+def _tail(key: str, log: list, ctes: str | None, barrier: str | None = None) -> Tail:
+    return Tail(key, lambda rno: log.append((key, rno)), ctes, None, {}, None, barrier)
+
+
+def test_a_later_tail_locks_after_the_earlier_tails_barriers() -> None:
+    log: list = []
+    stock = _tail("stock", log, ", s AS (SELECT 1 WHERE EXISTS (SELECT 1 FROM link))", "(SELECT count(*) FROM s) >= 0")
+    idem = _tail("idem", log, ", i AS (SELECT 1 WHERE EXISTS (SELECT 1 FROM link))")
+    audit = _tail("audit", log, ", a AS (SELECT 1 FROM chain_heads WHERE {earlier} FOR UPDATE)")
+    sql = chain._append_pg_statement([stock, idem, audit]).text
+    assert "a AS (SELECT 1 FROM chain_heads WHERE (SELECT count(*) FROM s) >= 0 FOR UPDATE)" in sql
+    assert sql.index("s AS (") < sql.index("i AS (") < sql.index("a AS (")
+    first = chain._append_pg_statement([audit]).text
+    assert "WHERE true FOR UPDATE" in first and "{earlier}" not in first
+
+
+class _Db:
+    """Just enough of a session for `append_pg`: the statement's row comes back as the database would."""
+
+    def __init__(self, seen: list) -> None:
+        self.seen = seen
+
+    def flush(self) -> None:
+        pass
+
+    def connection(self):
+        return SimpleNamespace(execute=lambda stmt, params: self._run(stmt, params))
+
+    def _run(self, stmt, params):
+        self.seen.append(stmt.text)
+        return SimpleNamespace(one_or_none=lambda: (7, "prev", "S01-20261127-000007", "hash"))
+
+
+def test_from_the_first_tail_that_cannot_ride_every_later_tail_runs_after_in_order() -> None:
+    log: list = []
+    riding = _tail("first", log, ", f AS (SELECT 1 WHERE EXISTS (SELECT 1 FROM link))")
+    stuck = _tail("stuck", log, None)
+    later = _tail("later", log, ", l AS (SELECT 1 WHERE EXISTS (SELECT 1 FROM link))")
+    sale = Sale(tenant_id=uuid.uuid4(), id=uuid.uuid4(), kind="sale", store_id=uuid.uuid4(), receipt_seq=0,
+                receipt_no="", prev_hash="", hash="", subtotal=0, discount_total=0, total=0, cash_rounding=0, paid=0,
+                change=0, created_at=datetime.now(UTC))
+    seen: list = []
+    chain.append_pg(_Db(seen), sale, [], [], "S01-20261127-", [riding, stuck, later])
+    assert "f AS (" in seen[0] and "l AS (" not in seen[0]
+    assert log == [("stuck", "S01-20261127-000007"), ("later", "S01-20261127-000007")]
+    assert sale.receipt_no == "S01-20261127-000007" and sale.receipt_seq == 7
