@@ -18,9 +18,20 @@ so does a tail that cannot ride (`ctes` None), and, to keep the lock order, ever
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+# psycopg caches how it parsed a statement only up to 4096 characters and 50 parameters; above, every
+# execution parses it again. The composed statement is long, so it is sent without needless blanks.
+_BLANKS = re.compile(r"\s+")
+_AROUND = re.compile(r" ?([(),=|]) ?")
+
+
+def compact(sql: str) -> str:
+    """The statement without blanks that carry no meaning (our SQL has no blanks inside its literals)."""
+    return _AROUND.sub(r"\1", _BLANKS.sub(" ", sql)).strip()
 
 
 @dataclass

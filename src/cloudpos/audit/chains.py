@@ -15,7 +15,7 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, Table, bindparam, insert, select, text, update
+from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -89,25 +89,30 @@ def _hashed_ctes(table: Table, p: str = "", guard: str = "true", fill: dict[str,
     """CTEs `<p>old`, `<p>new`, `<p>ins`: lock the head (once `guard` holds), take the next number, hash the
     new link in SQL and insert it. The hash input is the previous hash followed by the link's canonical
     JSON, sent in pieces (`:<p>j0`, …) around the values only the statement knows, in sorted key order:
-    the previous hash, the number and the columns of `fill` (column → SQL expression)."""
-    from sqlalchemy.dialects import postgresql
-
+    the previous hash, the number and the columns of `fill` (column → SQL expression). The row's other
+    values come as one JSON object (`:<p>row`, read by json_populate_record, the link's values put over
+    it): one parameter, not one per column."""
     fill = fill or {}
     holes = sorted({"prev_hash": f"{p}old.last_hash", "seq": f"({p}old.last_seq + 1)::text", **fill}.items())
     hashed = f"{p}old.last_hash" + "".join(f" || :{p}j{i} || {expr}" for i, (_, expr) in enumerate(holes))
     hashed += f" || :{p}j{len(holes)}"
-    cols = [c for c in table.columns if c.name not in LINK_FIELDS]
-    values = ", ".join(fill.get(c.name) or f"CAST(:{p}r_{c.key} AS {c.type.compile(dialect=postgresql.dialect())})"
-                       for c in cols)
+    computed = "".join(f", '{c}', {expr}" for c, expr in sorted(fill.items()))
     return f"""{p}old AS (SELECT last_seq, last_hash FROM chain_heads
                    WHERE tenant_id = :{p}h_tenant AND chain = :{p}h_chain AND {guard} FOR UPDATE),
         {p}new AS (UPDATE chain_heads AS h SET last_seq = {p}old.last_seq + 1,
                           last_hash = encode(sha256(convert_to({hashed}, 'UTF8')), 'hex')
                    FROM {p}old WHERE h.tenant_id = :{p}h_tenant AND h.chain = :{p}h_chain
                    RETURNING h.last_seq, h.last_hash),
-        {p}ins AS (INSERT INTO {table.name} ({", ".join(c.name for c in cols)}, seq, prev_hash, hash)
-                   SELECT {values}, {p}new.last_seq, {p}old.last_hash, {p}new.last_hash FROM {p}old, {p}new
+        {p}ins AS (INSERT INTO {table.name} SELECT x.*
+                   FROM {p}old, {p}new, json_populate_record(NULL::{table.name}, CAST(:{p}row AS json)) r,
+                        json_populate_record(r, json_build_object('seq', {p}new.last_seq, 'prev_hash', {p}old.last_hash,
+                                                                  'hash', {p}new.last_hash{computed})) x
                    RETURNING 1)"""  # noqa: S608 - our own table and column names
+
+
+def row_json(table: Table, row: dict[str, Any]) -> str:
+    """A row's values (by column key) as the JSON object json_populate_record reads (by column name)."""
+    return json.dumps({c.name: row[c.key] for c in table.columns if c.key in row}, default=str, ensure_ascii=False)
 
 
 def _hashed_append_pg(table: Table) -> Any:
@@ -115,28 +120,27 @@ def _hashed_append_pg(table: Table) -> Any:
     inserts it (`_hashed_ctes`); the caller sends the link's JSON in three pieces around the previous hash
     and the number."""
     stmt = _HASHED_PG.get(table.name)
-    if stmt is not None:
-        return stmt
-    cols = [c for c in table.columns if c.name not in LINK_FIELDS]
-    sql = f"WITH {_hashed_ctes(table)}\n        SELECT new.last_seq, old.last_hash, new.last_hash FROM old, new"  # noqa: S608
-    stmt = _HASHED_PG[table.name] = text(sql).bindparams(
-        *[bindparam(f"r_{c.key}", type_=c.type) for c in cols])
+    if stmt is None:
+        sql = f"WITH {_hashed_ctes(table)} SELECT new.last_seq, old.last_hash, new.last_hash FROM old, new"  # noqa: S608
+        stmt = _HASHED_PG[table.name] = text(" ".join(sql.split()))
     return stmt
+
+
+_TAILS: dict[tuple[str, str, tuple[tuple[str, str], ...]], str] = {}
 
 
 def hashed_tail(table: Table, tenant_id: uuid.UUID, chain: str, row: dict[str, Any], json_pieces: list[str],
                 fill: dict[str, str], p: str) -> tuple[str, dict[str, Any]]:
     """`append_hashed_pg` as the CTEs of a tail (cloudpos.composed): (SQL, parameters). The head is locked
     once `{earlier}` holds (the composing statement puts in what must be locked before), `fill`'s columns
-    come from the statement, and the other values of `row` are sent as parameters (JSON ones as text);
-    `json_pieces` is the link's JSON cut at the previous hash, the number and `fill`'s columns."""
-    sql = ", " + _hashed_ctes(table, p, "EXISTS (SELECT 1 FROM link) AND {earlier}", fill)  # noqa: S608
-    params: dict[str, Any] = {f"{p}h_tenant": tenant_id, f"{p}h_chain": chain,
+    come from the statement; `json_pieces` is the link's JSON cut at the previous hash, the number and
+    `fill`'s columns."""
+    key = (table.name, p, tuple(sorted(fill.items())))
+    sql = _TAILS.get(key)
+    if sql is None:
+        sql = _TAILS[key] = ", " + _hashed_ctes(table, p, "EXISTS (SELECT 1 FROM link) AND {earlier}", fill)  # noqa: S608
+    params: dict[str, Any] = {f"{p}h_tenant": tenant_id, f"{p}h_chain": chain, f"{p}row": row_json(table, row),
                               **{f"{p}j{i}": piece for i, piece in enumerate(json_pieces)}}
-    for c in table.columns:
-        if c.name not in LINK_FIELDS and c.name not in fill:
-            value = row[c.key]
-            params[f"{p}r_{c.key}"] = json.dumps(value, ensure_ascii=False) if isinstance(c.type, JSON) else value
     return sql, params
 
 
@@ -147,7 +151,7 @@ def append_hashed_pg(db: Session, table: Table, row: dict[str, Any], tenant_id: 
     (sequence number, previous hash, hash)."""
     db.flush()  # the head stays the last lock a transaction takes (see advance)
     params = {"h_tenant": tenant_id, "h_chain": chain, "j0": json_pieces[0], "j1": json_pieces[1],
-              "j2": json_pieces[2], **{f"r_{k}": v for k, v in row.items() if k not in LINK_FIELDS}}
+              "j2": json_pieces[2], "row": row_json(table, row)}
     got = db.connection().execute(_hashed_append_pg(table), params).one_or_none()
     if got is None:
         ensure_head(db, tenant_id, chain)

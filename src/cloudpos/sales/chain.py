@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from itertools import takewhile
 from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from cloudpos.audit import chains
 from cloudpos.audit.domain import Break, Link, cut_at, iso, verify
-from cloudpos.composed import Tail
+from cloudpos.composed import Tail, compact
 from cloudpos.sales.models import Sale, SaleLine, SalePayment
 
 
@@ -49,17 +49,13 @@ def _append_pg_statement(tails: Sequence[Tail]) -> Any:
     """One statement: lock the store's chain head, take the next number, make the receipt number
     (`<prefix><number, at least 6 digits>`), hash the link in SQL (the previous hash, then the sale's
     canonical JSON with those three values put in), move the head, insert the sale, its lines and its
-    payments (the rows as JSON, read by json_populate_recordset), and run the tails' CTEs
+    payments (the rows as JSON, read by json_populate_record(set): a parameter per table, not per
+    column), and run the tails' CTEs
     (cloudpos.composed), which read the number from `link`. The lines' foreign key to the sale is
     checked at the end of the statement, when the sale is there."""
     cache_key = tuple(t.key for t in tails)
     if cache_key in _APPEND_PG:
         return _APPEND_PG[cache_key]
-    from sqlalchemy.dialects import postgresql
-
-    table = Sale.__table__
-    cols = [c for c in table.columns if c.name not in _NUMBERED]
-    casts = ", ".join(f"CAST(:r_{c.key} AS {c.type.compile(dialect=postgresql.dialect())})" for c in cols)
     results = "".join(f", {t.result} AS tail_{i}" for i, t in enumerate(tails) if t.result)
     ctes = ""
     for i, t in enumerate(tails):
@@ -75,8 +71,9 @@ def _append_pg_statement(tails: Sequence[Tail]) -> Any:
                                                  'UTF8')), 'hex') AS hash FROM named),
         head AS (UPDATE chain_heads AS h SET last_seq = link.seq, last_hash = link.hash FROM link
                  WHERE h.tenant_id = :h_tenant AND h.chain = :h_chain),
-        new_sale AS (INSERT INTO sales ({", ".join(c.name for c in cols)}, {", ".join(_NUMBERED)})
-                     SELECT {casts}, link.seq, link.rno, link.prev, link.hash FROM link),
+        new_sale AS (INSERT INTO sales SELECT x.* FROM link, json_populate_record(NULL::sales, CAST(:sale AS json)) r,
+                     json_populate_record(r, json_build_object('receipt_seq', link.seq, 'receipt_no', link.rno,
+                                                               'prev_hash', link.prev, 'hash', link.hash)) x),
         new_lines AS (INSERT INTO sale_lines
                       SELECT * FROM json_populate_recordset(NULL::sale_lines, CAST(:lines AS json))
                       WHERE EXISTS (SELECT 1 FROM link)),
@@ -84,15 +81,17 @@ def _append_pg_statement(tails: Sequence[Tail]) -> Any:
                          SELECT * FROM json_populate_recordset(NULL::sale_payments, CAST(:payments AS json))
                          WHERE EXISTS (SELECT 1 FROM link)){ctes}
         SELECT seq, prev, rno, hash{results} FROM link"""  # noqa: S608 - our own table and column names
-    stmt = text(sql).bindparams(*[bindparam(f"r_{c.key}", type_=c.type) for c in cols])
-    _APPEND_PG[cache_key] = stmt
+    stmt = _APPEND_PG[cache_key] = text(compact(sql))
     return stmt
 
 
-def _rows_json(rows: list[Any]) -> str:
-    table = type(rows[0]).__table__ if rows else None
-    return json.dumps([{c.name: getattr(r, c.key) for c in table.columns} for r in rows] if table is not None else [],
-                      default=str, ensure_ascii=False)
+def _json(value: Any) -> str:
+    """Rows as JSON for json_populate_record(set): by column name, every column."""
+    def row(obj: Any) -> dict[str, Any]:
+        return {c.name: getattr(obj, c.key) for c in type(obj).__table__.columns}
+
+    return json.dumps([row(r) for r in value] if isinstance(value, list) else row(value), default=str,
+                      ensure_ascii=False)
 
 
 def append_pg(db: Session, sale: Sale, lines: list[SaleLine], payments: list[SalePayment], number_prefix: str,
@@ -106,8 +105,8 @@ def append_pg(db: Session, sale: Sale, lines: list[SaleLine], payments: list[Sal
     # the sale's canonical JSON cut where its previous hash, receipt number and number go, in that order
     j0, j1, j2, j3 = cut_at(payload(sale, lines, payments), {"prev_hash": str, "receipt_no": str, "receipt_seq": int})
     params = {"h_tenant": sale.tenant_id, "h_chain": chain_name(sale.store_id), "prefix": number_prefix,
-              "j0": j0, "j1": j1, "j2": j2, "j3": j3, "lines": _rows_json(lines), "payments": _rows_json(payments),
-              **{f"r_{c.key}": getattr(sale, c.key) for c in Sale.__table__.columns if c.name not in _NUMBERED}}
+              "j0": j0, "j1": j1, "j2": j2, "j3": j3, "lines": _json(lines), "payments": _json(payments),
+              "sale": _json(sale)}
     for t in riding:
         params.update(t.params)
     stmt = _append_pg_statement(riding)

@@ -5,7 +5,7 @@ import uuid
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from cloudpos.composed import Tail
+from cloudpos.composed import Tail, compact
 from cloudpos.sales import chain
 from cloudpos.sales.models import Sale
 
@@ -20,8 +20,8 @@ def test_a_later_tail_locks_after_the_earlier_tails_barriers() -> None:
     idem = _tail("idem", log, ", i AS (SELECT 1 WHERE EXISTS (SELECT 1 FROM link))")
     audit = _tail("audit", log, ", a AS (SELECT 1 FROM chain_heads WHERE {earlier} FOR UPDATE)")
     sql = chain._append_pg_statement([stock, idem, audit]).text
-    assert "a AS (SELECT 1 FROM chain_heads WHERE (SELECT count(*) FROM s) >= 0 FOR UPDATE)" in sql
-    assert sql.index("s AS (") < sql.index("i AS (") < sql.index("a AS (")
+    assert compact("a AS (SELECT 1 FROM chain_heads WHERE (SELECT count(*) FROM s) >= 0 FOR UPDATE)") in sql
+    assert sql.index(",s AS(") < sql.index(",i AS(") < sql.index(",a AS(")
     first = chain._append_pg_statement([audit]).text
     assert "WHERE true FOR UPDATE" in first and "{earlier}" not in first
 
@@ -53,6 +53,26 @@ def test_from_the_first_tail_that_cannot_ride_every_later_tail_runs_after_in_ord
                 change=0, created_at=datetime.now(UTC))
     seen: list = []
     chain.append_pg(_Db(seen), sale, [], [], "S01-20261127-", [riding, stuck, later])
-    assert "f AS (" in seen[0] and "l AS (" not in seen[0]
+    assert ",f AS(" in seen[0] and ",l AS(" not in seen[0]
     assert log == [("stuck", "S01-20261127-000007"), ("later", "S01-20261127-000007")]
     assert sale.receipt_no == "S01-20261127-000007" and sale.receipt_seq == 7
+
+
+def test_a_cash_sales_statement_stays_within_what_psycopg_caches_its_parsing_of() -> None:
+    """Above 4096 characters or 50 parameters psycopg parses the statement again on every sale."""
+    from psycopg import _queries
+    from sqlalchemy.dialects import postgresql
+
+    from cloudpos.audit import chains
+    from cloudpos.audit.models import AuditEvent
+    from cloudpos.idempotency import service as idempotency
+    from cloudpos.inventory import ledger
+
+    audit, _ = chains.hashed_tail(AuditEvent.__table__, uuid.uuid4(), "audit", {}, ["", "", "", ""],
+                                  {"target_label": "left((SELECT rno FROM link), 200)"}, "audit_")
+    tails = [Tail("stock", print, ledger._MOVE_ALL_TAIL, ledger._MOVED_JSON, barrier="true"),
+             Tail("idempotency", print, idempotency._REMEMBER_TAIL),
+             Tail("audit", print, audit, "(SELECT count(*) FROM audit_ins)")]
+    compiled = chain._append_pg_statement(tails).compile(dialect=postgresql.psycopg.dialect())
+    assert len(str(compiled)) <= _queries.MAX_CACHED_STATEMENT_LENGTH
+    assert len(compiled.params) <= _queries.MAX_CACHED_STATEMENT_PARAMS
