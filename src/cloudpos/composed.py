@@ -30,7 +30,8 @@ _AROUND = re.compile(r" ?([(),=|]) ?")
 
 
 def compact(sql: str) -> str:
-    """The statement without blanks that carry no meaning (our SQL has no blanks inside its literals)."""
+    """The statement without blanks that carry no meaning (our SQL has no blanks inside its literals, and no
+    `--` comments: on one line they would swallow the rest)."""
     return _AROUND.sub(r"\1", _BLANKS.sub(" ", sql)).strip()
 
 

@@ -103,7 +103,9 @@ _INSERT_MOVEMENTS = insert(_MOVEMENTS)
 # PostgreSQL, a document's lines in one statement (a sale's three lines: one round trip, not four): the
 # balance rows are locked first, in product order (`stock_locked`, evaluated once before any row changes, keeps
 # the no-deadlock rule), then moved, and each movement is written with the balance its line left. A
-# product without a balance row yet is not in the result; the caller moves it line by line.
+# product without a balance row yet is not in the result; the caller moves it line by line. The UPDATE
+# names the lines' products itself so that it reads their rows by key (joined to `stock_v` alone, the plan
+# read every balance row of the store).
 _MOVE_ALL_CTES = """stock_v AS (
     SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:deltas AS bigint[]), CAST(:mv_ids AS uuid[]),
                          CAST(:costs AS bigint[])) AS v(product_id, delta, mv_id, unit_cost)),
@@ -115,6 +117,7 @@ stock_locked AS MATERIALIZED (
 stock_moved AS (
     UPDATE stock_levels l SET on_hand = l.on_hand + v.delta, updated_at = CAST(:now AS timestamptz) FROM stock_v v
     WHERE l.tenant_id = CAST(:tenant AS uuid) AND l.store_id = CAST(:store AS uuid) AND l.product_id = v.product_id
+      AND l.product_id = ANY(CAST(:ids AS uuid[]))
       AND (SELECT count(*) FROM stock_locked) >= 0 AND {guard}
     RETURNING l.product_id, l.on_hand, l.low_stock_threshold),
 stock_added AS (

@@ -201,15 +201,16 @@ def methods_for_store(db: Session, actor: Actor, store_id: uuid.UUID | None = No
 _METHODS = PaymentMethod.__table__
 _PAYMENTS = Payment.__table__
 _INSERT_PAYMENT = insert(_PAYMENTS)
+# the two scopes as two parameters: an expanding IN would rewrite the SQL string on every payment
 _METHOD = select(_METHODS).where(_METHODS.c.tenant_id == bindparam("m_tenant"), _METHODS.c.code == bindparam("m_code"),
-                                 _METHODS.c.scope.in_(bindparam("m_scopes", expanding=True)))
+                                 _METHODS.c.scope.in_([bindparam("m_merchant"), bindparam("m_store")]))
 
 
 def _method(db: Session, actor: Actor, store_id: uuid.UUID, code: str) -> MethodOut:
     """One method's effective settings for a store (every payment asks): one prebuilt read-only query."""
     db.flush()
     rows = db.connection().execute(_METHOD, {"m_tenant": actor.tenant_id, "m_code": code,
-                                             "m_scopes": [TENANT_SCOPE, str(store_id)]}).all()
+                                             "m_merchant": TENANT_SCOPE, "m_store": str(store_id)}).all()
     return _effective({(r.scope, r.code): r for r in rows}, code, store_id)
 
 

@@ -161,7 +161,7 @@ def price(db: Session, actor: Actor, store_id: uuid.UUID, wanted: list[WantedLin
     """`draft`: an unsaved promotion to price with (the form's preview), replacing its saved version."""
     from cloudpos.members import service as members
 
-    store = tenancy.get_store(db, actor, store_id)
+    store = tenancy.store_facts(db, actor, store_id)
     lines = resolve_lines(db, actor, store_id, wanted)
     member = members.pricing_context(db, actor, member_id) if member_id else None
     mprices = _member_prices(db, actor.tenant_id, [ln.facts.id for ln in lines]) \

@@ -201,7 +201,7 @@ def _write_sale(db: Session, actor: Actor, data: SaleIn, charged: dict[int, paym
     what appends its audit event once the in-transaction hooks ran."""
     from cloudpos.ids import uuid7
 
-    store = tenancy.get_store(db, actor, data.store_id)
+    store = tenancy.store_facts(db, actor, data.store_id)
     shift = _open_shift(db, actor, store.id, data.terminal_id)
     if data.replaces_id is not None:
         original = queries.get_row(db, actor, data.replaces_id)

@@ -22,6 +22,7 @@ from cloudpos.ids import uuid7
 from cloudpos.sales import chain, domain, queries
 from cloudpos.sales.models import Sale, SaleLine, SalePayment
 from cloudpos.tenancy.models import Store
+from cloudpos.tenancy.service import StoreFacts
 
 
 @dataclass
@@ -62,7 +63,7 @@ def _row(obj: Any, table: Any) -> dict[str, Any]:
     return {c.key: getattr(obj, c.key) for c in table.columns}
 
 
-def write(db: Session, actor: Actor, store: Store, *, kind: str, shift_id: uuid.UUID | None,
+def write(db: Session, actor: Actor, store: Store | StoreFacts, *, kind: str, shift_id: uuid.UUID | None,
           terminal_id: uuid.UUID | None, lines: list[LineDraft], payments: list[PaymentDraft], subtotal: int,
           discount_total: int, total: int, cash_rounding: int, paid: int, change: int,
           member_id: uuid.UUID | None = None, salesperson_id: uuid.UUID | None = None,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.orm import Session
 
 from cloudpos.audit import chains
@@ -89,8 +90,54 @@ def _held(db: Session, tenant_id: uuid.UUID) -> Tenant | None:
 
 
 def tenant_settings(db: Session, tenant_id: uuid.UUID) -> TenantSettings:
+    read = db.info.get(_READ, {}).get(tenant_id)
+    if read is not None:
+        return read
     tenant = _tenant(db, tenant_id)
     return TenantSettings.model_validate(tenant.settings or {}) if tenant else TenantSettings()
+
+
+@dataclass(frozen=True)
+class StoreFacts:
+    """A store as selling reads it: its fields, not an ORM object (loading one cost more than the query)."""
+
+    id: uuid.UUID
+    code: str
+    name: str
+    timezone: str
+    locale: str
+    cash_rounding: str | None
+    active: bool
+
+
+_READ = "tenancy.read"  # what store_facts read in this transaction: store facts and the merchant's settings
+_STORES, _TENANTS = Store.__table__, Tenant.__table__
+_STORE_FACTS = (select(_STORES.c.id, _STORES.c.code, _STORES.c.name, _STORES.c.timezone, _STORES.c.locale,
+                       _STORES.c.cash_rounding, _STORES.c.active, _TENANTS.c.settings)
+                .select_from(_STORES.join(_TENANTS, _TENANTS.c.id == _STORES.c.tenant_id))
+                .where(_STORES.c.tenant_id == bindparam("f_tenant"), _STORES.c.id == bindparam("f_store")))
+
+
+def store_facts(db: Session, actor: Actor, store_id: uuid.UUID) -> StoreFacts:
+    """`get_store` for a till's hot paths (a sale, a price quote), which only read the store: one Core query
+    for the store and its merchant's settings (`tenant_settings` then answers from it until the
+    transaction ends). 404 as get_store."""
+    read = db.info.setdefault(_READ, {})
+    facts = read.get((actor.tenant_id, store_id))
+    if facts is None:
+        row = db.connection().execute(_STORE_FACTS, {"f_tenant": actor.tenant_id, "f_store": store_id}).first()
+        if row is None:
+            raise NotFound(N_("Store not found."))
+        facts = read[(actor.tenant_id, store_id)] = StoreFacts(*row[:7])
+        read.setdefault(actor.tenant_id, TenantSettings.model_validate(row.settings or {}))
+    if not actor.sees_store(store_id):
+        raise NotFound(N_("Store not found."))
+    return facts
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_read(session: Session, _transaction: Any) -> None:
+    session.info.pop(_READ, None)  # the next transaction reads the store and the settings again
 
 
 def merchant(db: Session, actor: Actor) -> MerchantOut:
@@ -137,7 +184,7 @@ def store_out(s: Store) -> StoreOut:
                     locale=s.locale, active=s.active, cash_rounding=s.cash_rounding)
 
 
-def cash_rounding(db: Session, tenant_id: uuid.UUID, store: Store) -> str:
+def cash_rounding(db: Session, tenant_id: uuid.UUID, store: Store | StoreFacts) -> str:
     """抹零 at a till of this store: the store's own setting, else the merchant's."""
     return store.cash_rounding or tenant_settings(db, tenant_id).cash_rounding
 
