@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from cloudpos.audit.domain import GENESIS
 from cloudpos.audit.models import ChainHead
+from cloudpos.composed import compact
 
 _HEAD = ChainHead.__table__
 _WHERE = (_HEAD.c.tenant_id == bindparam("h_tenant"), _HEAD.c.chain == bindparam("h_chain"))
@@ -122,7 +123,7 @@ def _hashed_append_pg(table: Table) -> Any:
     stmt = _HASHED_PG.get(table.name)
     if stmt is None:
         sql = f"WITH {_hashed_ctes(table)} SELECT new.last_seq, old.last_hash, new.last_hash FROM old, new"  # noqa: S608
-        stmt = _HASHED_PG[table.name] = text(" ".join(sql.split()))
+        stmt = _HASHED_PG[table.name] = text(compact(sql))
     return stmt
 
 

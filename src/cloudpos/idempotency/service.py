@@ -102,20 +102,16 @@ _REMEMBER_TAIL = """, idem_done AS (
 def remember_tail(db: Session, tenant_id: uuid.UUID, scope: str, key: str, status_code: int,
                   response: dict[str, Any], number_field: str = "receipt_no") -> Tail:
     """`remember` for a response made before its document's receipt number (`response[number_field]`) is
-    taken: on PostgreSQL it rides in the numbering statement. `response` is completed with the number."""
+    taken: on PostgreSQL it rides in the numbering statement, which puts the number in. The caller puts it
+    in its own copy of the response."""
 
     def alone(receipt_no: str) -> None:
-        response[number_field] = receipt_no
-        remember(db, tenant_id, scope, key, status_code, response)
+        remember(db, tenant_id, scope, key, status_code, {**response, number_field: receipt_no})
 
     if db.get_bind().dialect.name != "postgresql":
         return Tail("idempotency", alone)
     mark = secrets.token_hex(12)  # random: no text of the response can look like it
     before, after = json.dumps({**response, number_field: mark}, default=str, ensure_ascii=False).split(mark, 1)
-
-    def done(_result: Any, receipt_no: str) -> None:
-        response[number_field] = receipt_no
-
     return Tail("idempotency", alone, _REMEMBER_TAIL, None,
                 {"k_tenant": tenant_id, "k_scope": scope, "k_key": key, "k_status": status_code, "k_r0": before,
-                 "k_r1": after}, done)
+                 "k_r1": after})

@@ -185,8 +185,11 @@ def apply_movements(db: Session, actor: Actor, store_id: uuid.UUID, lines: Seque
     A balance row is created on the first movement of a product in a store.
     """
     plan = _plan(db, actor, lines, kind, check_negative, products)
-    if plan is None:
-        return []
+    return _apply(db, actor, store_id, plan, kind, ref_type, ref_id, reason, note) if plan else []
+
+
+def _apply(db: Session, actor: Actor, store_id: uuid.UUID, plan: _Plan, kind: str, ref_type: str,
+           ref_id: uuid.UUID | None, reason: str, note: str) -> list[Applied]:
     db.flush()
     conn = db.connection()
     moved: dict[uuid.UUID, tuple[int, int | None, uuid.UUID]] = {}
@@ -194,8 +197,14 @@ def apply_movements(db: Session, actor: Actor, store_id: uuid.UUID, lines: Seque
         mv_ids = {ln[0]: _uuid7() for ln in plan.ordered}
         rows = conn.execute(_MOVE_ALL_PG, _move_params(actor, store_id, plan, mv_ids, kind, ref_type, ref_id,
                                                        reason, note))
-        moved = {pid: (on_hand, threshold, mv_ids[pid]) for pid, on_hand, threshold in rows}
+        moved = _moved(rows, mv_ids)
     return _move_rest(db, actor, store_id, plan, moved, kind, ref_type, ref_id, reason, note)
+
+
+def _moved(rows: Iterable[Sequence[Any]],
+           mv_ids: dict[uuid.UUID, uuid.UUID]) -> dict[uuid.UUID, tuple[int, int | None, uuid.UUID]]:
+    """What the one statement moved: product id → (on hand, store threshold, movement id)."""
+    return {uuid.UUID(str(pid)): (on_hand, threshold, mv_ids[uuid.UUID(str(pid))]) for pid, on_hand, threshold in rows}
 
 
 def movements_tail(db: Session, actor: Actor, store_id: uuid.UUID, lines: Sequence[Line], kind: str,
@@ -209,16 +218,14 @@ def movements_tail(db: Session, actor: Actor, store_id: uuid.UUID, lines: Sequen
         return None
 
     def alone(receipt_no: str) -> None:
-        apply_movements(db, actor, store_id, lines, kind, ref_type, ref_id, reason=reason, note=receipt_no,
-                        check_negative=check_negative, products=plan.products)
+        _apply(db, actor, store_id, plan, kind, ref_type, ref_id, reason, receipt_no)
 
     if not plan.one_statement(db.get_bind().dialect.name):
         return Tail("stock", alone)
     mv_ids = {ln[0]: _uuid7() for ln in plan.ordered}
 
     def done(rows: list[list[Any]] | None, receipt_no: str) -> None:
-        moved = {uuid.UUID(pid): (on_hand, threshold, mv_ids[uuid.UUID(pid)]) for pid, on_hand, threshold in rows or []}
-        _move_rest(db, actor, store_id, plan, moved, kind, ref_type, ref_id, reason, receipt_no)
+        _move_rest(db, actor, store_id, plan, _moved(rows or [], mv_ids), kind, ref_type, ref_id, reason, receipt_no)
 
     return Tail("stock", alone, _MOVE_ALL_TAIL, _MOVED_JSON,
                 _move_params(actor, store_id, plan, mv_ids, kind, ref_type, ref_id, reason, ""), done,

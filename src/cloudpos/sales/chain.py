@@ -85,13 +85,13 @@ def _append_pg_statement(tails: Sequence[Tail]) -> Any:
     return stmt
 
 
-def _json(value: Any) -> str:
-    """Rows as JSON for json_populate_record(set): by column name, every column."""
-    def row(obj: Any) -> dict[str, Any]:
-        return {c.name: getattr(obj, c.key) for c in type(obj).__table__.columns}
+def _by_name(obj: Any) -> dict[str, Any]:
+    """A row's every column by name, as json_populate_record(set) reads it."""
+    return {c.name: getattr(obj, c.key) for c in type(obj).__table__.columns}
 
-    return json.dumps([row(r) for r in value] if isinstance(value, list) else row(value), default=str,
-                      ensure_ascii=False)
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=str, ensure_ascii=False)
 
 
 def append_pg(db: Session, sale: Sale, lines: list[SaleLine], payments: list[SalePayment], number_prefix: str,
@@ -105,8 +105,8 @@ def append_pg(db: Session, sale: Sale, lines: list[SaleLine], payments: list[Sal
     # the sale's canonical JSON cut where its previous hash, receipt number and number go, in that order
     j0, j1, j2, j3 = cut_at(payload(sale, lines, payments), {"prev_hash": str, "receipt_no": str, "receipt_seq": int})
     params = {"h_tenant": sale.tenant_id, "h_chain": chain_name(sale.store_id), "prefix": number_prefix,
-              "j0": j0, "j1": j1, "j2": j2, "j3": j3, "lines": _json(lines), "payments": _json(payments),
-              "sale": _json(sale)}
+              "j0": j0, "j1": j1, "j2": j2, "j3": j3, "lines": _json([_by_name(ln) for ln in lines]),
+              "payments": _json([_by_name(p) for p in payments]), "sale": _json(_by_name(sale))}
     for t in riding:
         params.update(t.params)
     stmt = _append_pg_statement(riding)
