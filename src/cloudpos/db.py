@@ -28,6 +28,7 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from cloudpos.audit import pending as audit_pending
 from cloudpos.ids import uuid7
 
 NAMING = {
@@ -124,12 +125,15 @@ def make_engine(url: str, **kw: Any) -> Engine:
     if kw.get("pool_pre_ping") is None:
         event.listen(engine, "checkin", _mark_idle)
         event.listen(engine, "checkout", _ping_if_idle)
+    audit_pending.install(engine)  # audit events go out with the COMMIT
     return engine
 
 
 def make_auth_engine(url: str) -> Engine:
     """A small engine for the one read every API request starts with (who is calling), run on the event loop
-    before the request takes a worker thread (web/deps.py). Autocommit: no BEGIN, no ROLLBACK, no lock held
+    before the request takes a worker thread (web/deps.py), and for the few endpoints that answer on the loop
+    with a read or two of their own (the scanner's look-up, GET /me; read-only: SQLite's connections here
+    are query_only). Autocommit: no BEGIN, no ROLLBACK, no lock held
     past the statement; on SQLite (WAL) a reader never waits for a writer. The loop runs one such read at a
     time and hands the connection back before it awaits anything, so its own pool never runs dry."""
     if url.startswith("sqlite"):

@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from cloudpos import clock
-from cloudpos.audit import chains
+from cloudpos.audit import chains, pending
 from cloudpos.audit.domain import Break, Link, cut_at, iso, link_hash, normalize, verify
 from cloudpos.audit.models import AuditEvent
 from cloudpos.composed import Tail
@@ -59,26 +59,15 @@ def _summary(before: dict[str, Any] | None, after: dict[str, Any] | None,
     return summary
 
 
-def _event(actor: Actor, action: str, seq: int, prev: str, *, target_type: str, target_id: Any, target_label: str,
-           summary: dict[str, Any], result: str, store_id: uuid.UUID | None) -> AuditEvent:
-    return AuditEvent(
-        tenant_id=actor.tenant_id,
-        id=uuid7(),
-        seq=seq,
-        occurred_at=clock.now(),
-        actor_id=actor.employee_id,
-        actor_name=actor.display_name or actor.username,
-        store_id=store_id,
-        terminal_id=actor.terminal_id,
-        ip=actor.ip[:64],
-        action=action,
-        target_type=target_type,
-        target_id=str(target_id) if target_id else "",
-        target_label=target_label[:200],
-        summary=normalize(summary),
-        result=result,
-        prev_hash=prev,
-    )
+def _row(actor: Actor, action: str, *, target_type: str, target_id: Any, target_label: str,
+         summary: dict[str, Any], result: str, store_id: uuid.UUID | None) -> dict[str, Any]:
+    """A new event's columns, but its number, previous hash and hash (plain values: an ORM instance
+    cost as much as the rest of recording)."""
+    return {"tenant_id": actor.tenant_id, "id": uuid7(), "seq": 0, "occurred_at": clock.now(),
+            "actor_id": actor.employee_id, "actor_name": actor.display_name or actor.username,
+            "store_id": store_id, "terminal_id": actor.terminal_id, "ip": actor.ip[:64], "action": action,
+            "target_type": target_type, "target_id": str(target_id) if target_id else "",
+            "target_label": target_label[:200], "summary": normalize(summary), "result": result, "prev_hash": ""}
 
 
 def record(
@@ -94,22 +83,22 @@ def record(
     details: dict[str, Any] | None = None,
     result: str = "ok",
     store_id: uuid.UUID | None = None,
-) -> AuditEvent:
-    """Append one event to the tenant's chain, in the current transaction."""
-    pg = db.get_bind().dialect.name == "postgresql"
-    seq, prev = (0, "") if pg else chains.advance(db, actor.tenant_id, CHAIN)
-    ev = _event(actor, action, seq, prev, target_type=target_type, target_id=target_id, target_label=target_label,
-                summary=_summary(before, after, details), result=result, store_id=store_id)
+) -> None:
+    """Append one event to the tenant's chain, in the current transaction. On PostgreSQL the database takes
+    the number and hashes the link (the same hash as link_hash), and the statement goes out with the
+    COMMIT (audit.pending)."""
+    row = _row(actor, action, target_type=target_type, target_id=target_id, target_label=target_label,
+               summary=_summary(before, after, details), result=result, store_id=store_id)
+    if db.get_bind().dialect.name == "postgresql":
+        pieces = cut_at(_payload(SimpleNamespace(**row)), {"prev_hash": str, "seq": int})  # type: ignore[arg-type]
+        if not chains.append_hashed_at_commit(db, _EVENTS, row, actor.tenant_id, CHAIN, pieces):
+            chains.append_hashed_pg(db, _EVENTS, row, actor.tenant_id, CHAIN, pieces)
+        return
     # A Core INSERT on the session's connection (same transaction): the ORM unit of work would add
-    # about as much again to every audited write. The returned event is not attached to the session.
-    row = {c.key: getattr(ev, c.key) for c in _EVENTS.columns}
-    if pg:  # one round trip: the database takes the number and hashes the link (same hash as link_hash)
-        ev.seq, ev.prev_hash, ev.hash = chains.append_hashed_pg(db, _EVENTS, row, actor.tenant_id, CHAIN,
-                                                                cut_at(_payload(ev), {"prev_hash": str, "seq": int}))
-        return ev
-    ev.hash = link_hash(prev, _payload(ev))
-    chains.append(db, _EVENTS, {**row, "hash": ev.hash}, actor.tenant_id, CHAIN, seq, ev.hash)
-    return ev
+    # about as much again to every audited write.
+    row["seq"], row["prev_hash"] = chains.advance(db, actor.tenant_id, CHAIN)
+    row["hash"] = link_hash(row["prev_hash"], _payload(SimpleNamespace(**row)))  # type: ignore[arg-type]
+    chains.append(db, _EVENTS, row, actor.tenant_id, CHAIN, row["seq"], row["hash"])
 
 
 def record_tail(db: Session, actor: Actor, action: str, *, target_type: str, target_id: Any,
@@ -124,11 +113,11 @@ def record_tail(db: Session, actor: Actor, action: str, *, target_type: str, tar
 
     if db.get_bind().dialect.name != "postgresql":
         return Tail("audit", alone)
-    ev = _event(actor, action, 0, "", target_type=target_type, target_id=target_id, target_label="",
-                summary=_summary(None, None, details), result="ok", store_id=store_id)
-    pieces = cut_at(_payload(ev), {"prev_hash": str, "seq": int, "target_label": str})
-    row = {c.key: getattr(ev, c.key) for c in _EVENTS.columns}
-    sql, params = chains.hashed_tail(_EVENTS, actor.tenant_id, CHAIN, row, pieces,
+    row = _row(actor, action, target_type=target_type, target_id=target_id, target_label="",
+               summary=_summary(None, None, details), result="ok", store_id=store_id)
+    pieces = cut_at(_payload(SimpleNamespace(**row)),  # type: ignore[arg-type]
+                    {"prev_hash": str, "seq": int, "target_label": str})
+    sql, params = chains.hashed_tail(_EVENTS, actor.tenant_id, CHAIN, pieces,
                                      {"target_label": "left((SELECT rno FROM link), 200)"}, "audit_")
 
     def done(written: int, receipt_no: str) -> None:
@@ -157,16 +146,13 @@ def record_many(db: Session, actor: Actor, action: str, entries: list[Entry], *,
     would cost two round trips each. The events are exactly what `record` would have written."""
     if not entries:
         return 0
+    pending.flush(db)  # events recorded before these come before them
     seq, prev = chains.advance_many(db, actor.tenant_id, CHAIN, len(entries))
-    # Plain row dicts rather than AuditEvent instances: the ORM constructor was most of the cost.
-    common = {"tenant_id": actor.tenant_id, "occurred_at": clock.now(), "actor_id": actor.employee_id,
-              "actor_name": actor.display_name or actor.username, "store_id": store_id,
-              "terminal_id": actor.terminal_id, "ip": actor.ip[:64], "action": action, "result": result}
     rows: list[dict[str, Any]] = []
     for e in entries:
-        row = {**common, "id": uuid7(), "seq": seq, "target_type": e.target_type,
-               "target_id": str(e.target_id) if e.target_id else "", "target_label": e.target_label[:200],
-               "summary": normalize(_summary(e.before, e.after, e.details)), "prev_hash": prev}
+        row = _row(actor, action, target_type=e.target_type, target_id=e.target_id, target_label=e.target_label,
+                   summary=_summary(e.before, e.after, e.details), result=result, store_id=store_id)
+        row["seq"], row["prev_hash"] = seq, prev
         row["hash"] = prev = link_hash(prev, _payload(SimpleNamespace(**row)))  # type: ignore[arg-type]
         rows.append(row)
         seq += 1
@@ -193,6 +179,7 @@ class EventFilter:
 
 def query(db: Session, actor: Actor, f: EventFilter, page: int, page_size: int) -> tuple[list[AuditEvent], int]:
     actor.require("audit.view")
+    pending.flush(db)
     stmt = select(AuditEvent).where(AuditEvent.tenant_id == actor.tenant_id)
     if f.actor:
         try:

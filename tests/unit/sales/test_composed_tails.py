@@ -68,7 +68,7 @@ def test_a_cash_sales_statement_stays_within_what_psycopg_caches_its_parsing_of(
     from cloudpos.idempotency import service as idempotency
     from cloudpos.inventory import ledger
 
-    audit, _ = chains.hashed_tail(AuditEvent.__table__, uuid.uuid4(), "audit", {}, ["", "", "", ""],
+    audit, _ = chains.hashed_tail(AuditEvent.__table__, uuid.uuid4(), "audit", ["", "", "", ""],
                                   {"target_label": "left((SELECT rno FROM link), 200)"}, "audit_")
     tails = [Tail("stock", print, ledger._MOVE_ALL_TAIL, ledger._MOVED_JSON, barrier="true"),
              Tail("idempotency", print, idempotency._REMEMBER_TAIL),
