@@ -164,7 +164,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.auth_engine = make_auth_engine(settings.db_url)
-    app.state.loop_sessionmaker = make_sessionmaker(app.state.auth_engine)
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.secret = settings.resolved_secret()
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import delete, exists, func, or_, select, true
+from sqlalchemy import bindparam, delete, exists, func, or_, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from cloudpos import clock
@@ -57,22 +59,48 @@ def to_out(db: Session, emp: Employee, role: Role | None = None, *, grants: list
     )
 
 
-def current_out(db: Session, actor: Actor, *, grants: list[str], denies: list[str],
+_E, _R, _S, _ES = Employee.__table__, Role.__table__, Store.__table__, EmployeeStore.__table__
+
+
+def _me_statement(scoped: bool) -> Any:
+    """The caller with its role and, a row each, the stores it works in: every store of the merchant, or
+    (`scoped`) the stores it is assigned to. Built once (GET /me answers on the event loop)."""
+    if scoped:
+        stores: Any = _ES.join(_S, (_S.c.tenant_id == _ES.c.tenant_id) & (_S.c.id == _ES.c.store_id))
+        on = (_ES.c.tenant_id == _E.c.tenant_id) & (_ES.c.employee_id == _E.c.id)
+    else:
+        stores, on = _S, _S.c.tenant_id == _E.c.tenant_id
+    return (select(_E.c.id, _E.c.username, _E.c.display_name, _E.c.phone, _E.c.is_owner, _E.c.active,
+                   _E.c.all_stores, _E.c.locked_until, _E.c.pin_hash.is_not(None), _E.c.last_login_at,
+                   _E.c.created_at, _R.c.id, _R.c.code, _R.c.name, _R.c.builtin, _S.c.id, _S.c.code, _S.c.name)
+            .select_from(_E.join(_R, (_R.c.tenant_id == _E.c.tenant_id) & (_R.c.id == _E.c.role_id))
+                         .outerjoin(stores, on))
+            .where(_E.c.tenant_id == bindparam("tenant"), _E.c.id == bindparam("employee"))
+            .order_by(_S.c.code))
+
+
+_ME = {scoped: _me_statement(scoped) for scoped in (False, True)}
+
+
+def current_out(conn: Connection, actor: Actor, *, grants: list[str], denies: list[str],
                 store_ids: list[uuid.UUID]) -> tuple[EmployeeOut, list[tuple[uuid.UUID, str, str]]]:
     """The caller (GET /me) and the stores it works in, as (id, code, name) by code: employee, role and
-    stores in one query (a row per store); overrides and store ids as the auth read found them."""
-    works_in = (Store.tenant_id == Employee.tenant_id) & (
-        true() if actor.all_stores else Store.id.in_(actor.store_ids or [uuid.UUID(int=0)]))
-    rows = db.execute(select(Employee, Role, Store.id, Store.code, Store.name)
-                      .join(Role, (Role.tenant_id == Employee.tenant_id) & (Role.id == Employee.role_id))
-                      .outerjoin(Store, works_in)
-                      .where(Employee.tenant_id == actor.tenant_id, Employee.id == actor.employee_id)
-                      .order_by(Store.code)).all()
+    stores in one prebuilt query of plain columns (a row per store); overrides and store ids as the auth
+    read found them."""
+    rows = conn.execute(_ME[not actor.all_stores],
+                                   {"tenant": actor.tenant_id, "employee": actor.employee_id}).all()
     if not rows:
         raise NotFound(N_("Employee not found."))
-    emp, role = rows[0][0], rows[0][1]
-    stores = [(r[2], r[3], r[4]) for r in rows if r[2] is not None]
-    return to_out(db, emp, role, grants=grants, denies=denies, store_ids=store_ids), stores
+    (emp_id, username, display_name, phone, is_owner, active, all_stores, locked_until, has_pin, last_login_at,
+     created_at, role_id, role_code, role_name, builtin) = rows[0][:15]
+    role = SimpleNamespace(builtin=builtin, code=role_code, name=role_name)
+    out = EmployeeOut(
+        id=emp_id, username=username, display_name=display_name, phone=phone,
+        role=RoleRef(id=role_id, code=role_code, name=roles.display_name(role, current_locale.get())),  # type: ignore[arg-type]
+        is_owner=is_owner, active=active, all_stores=all_stores or is_owner, store_ids=store_ids, grants=grants,
+        denies=denies, locked=bool(locked_until and locked_until > clock.now()), locked_until=locked_until,
+        has_pin=has_pin, last_login_at=last_login_at, created_at=created_at)
+    return out, [(r[15], r[16], r[17]) for r in rows if r[15] is not None]
 
 
 def snapshot(db: Session, emp: Employee) -> dict[str, Any]:

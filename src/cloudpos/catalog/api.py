@@ -30,7 +30,7 @@ from cloudpos.catalog.schemas import (
 )
 from cloudpos.context import Actor
 from cloudpos.schemas import Page, PageNo, PageSize
-from cloudpos.web.deps import get_db, loop_reader, requires
+from cloudpos.web.deps import get_db, requires
 from cloudpos.web.routing import APIRouter
 
 router = APIRouter(tags=["catalog"])
@@ -43,9 +43,10 @@ async def lookup(request: Request, code: str = Query(..., min_length=1, max_leng
                  store_id: uuid.UUID | None = None, actor: Actor = Depends(requires("catalog.view"))) -> LookupOut:
     """The scanner: a barcode, a scale label (称重码) or a SKU → product, quantity and price.
     Unknown code → 404 `unknown_code`; delisted product → 409 `product_delisted`.
-    Answered on the event loop (web.deps.loop_reader): one or two indexed reads, no worker thread."""
-    with loop_reader(request, actor) as db:
-        return service.lookup(db, actor, code, store_id)
+    Answered on the event loop, on a connection of the autocommit auth engine (as the caller's own read,
+    web.deps): one or two indexed reads, no worker thread, no transaction."""
+    with request.app.state.auth_engine.connect() as conn:
+        return service.lookup(conn, actor, code, store_id)
 
 
 # --- categories -------------------------------------------------------------------------------

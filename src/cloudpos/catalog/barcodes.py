@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import and_, bindparam, event, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from cloudpos.audit import service as audit
@@ -45,6 +46,11 @@ _RULES = (select(_R.c.id, _R.c.prefix, _R.c.total_length, _R.c.item_code_length,
           .where(_R.c.tenant_id == bindparam("tid"), _R.c.enabled.is_(True)).order_by(_R.c.created_at))
 
 Hit = Any  # a row mapping with the product's columns and `store_price`
+Reader = Session | Connection  # the look-up runs on a session, or on a bare connection (the scanner's route)
+
+
+def _conn(db: Reader) -> Connection:
+    return db if isinstance(db, Connection) else db.connection()
 
 # The tenant's enabled scale rules, kept per process for RULES_TTL seconds: a scan of a digit code
 # needs them, and they change a few times in a store's life. A change made here is seen at once
@@ -54,14 +60,14 @@ Rules = tuple[tuple[uuid.UUID, domain.ScaleFormat], ...]
 _rules_cache: dict[uuid.UUID, tuple[float, Rules]] = {}
 
 
-def scale_rules(db: Session, tenant_id: uuid.UUID) -> Rules:
+def scale_rules(db: Reader, tenant_id: uuid.UUID) -> Rules:
     now = time.monotonic()
     hit = _rules_cache.get(tenant_id)
     if hit is not None and hit[0] > now:
         return hit[1]
     rules = tuple((r.id, domain.ScaleFormat(r.prefix, r.total_length, r.item_code_length, r.value_kind,
                                              r.value_length, r.check_digit))
-                  for r in db.connection().execute(_RULES, {"tid": tenant_id}))
+                  for r in _conn(db).execute(_RULES, {"tid": tenant_id}))
     _rules_cache[tenant_id] = (now + RULES_TTL, rules)
     return rules
 
@@ -73,15 +79,15 @@ def _forget_rules(db: Session, tenant_id: uuid.UUID) -> None:
     event.listen(db, "after_commit", lambda _s: _rules_cache.pop(tenant_id, None), once=True)
 
 
-def _row(db: Session, stmt: Any, tenant_id: uuid.UUID, code: str, store_id: uuid.UUID | None) -> Hit | None:
-    return db.connection().execute(stmt, {"tid": tenant_id, "code": code, "store": store_id}).mappings().first()
+def _row(db: Reader, stmt: Any, tenant_id: uuid.UUID, code: str, store_id: uuid.UUID | None) -> Hit | None:
+    return _conn(db).execute(stmt, {"tid": tenant_id, "code": code, "store": store_id}).mappings().first()
 
 
-def _row_by_barcode(db: Session, tenant_id: uuid.UUID, code: str, store_id: uuid.UUID | None) -> Hit | None:
+def _row_by_barcode(db: Reader, tenant_id: uuid.UUID, code: str, store_id: uuid.UUID | None) -> Hit | None:
     return _row(db, _BY_CODE, tenant_id, code, store_id)
 
 
-def _row_by_sku(db: Session, tenant_id: uuid.UUID, sku: str, store_id: uuid.UUID | None) -> Hit | None:
+def _row_by_sku(db: Reader, tenant_id: uuid.UUID, sku: str, store_id: uuid.UUID | None) -> Hit | None:
     return _row(db, _BY_SKU, tenant_id, sku, store_id)
 
 
@@ -90,13 +96,13 @@ def _fmt(r: ScaleRule) -> domain.ScaleFormat:
                               r.check_digit)
 
 
-def _by_codes(db: Session, tenant_id: uuid.UUID, codes: list[str], store_id: uuid.UUID | None) -> dict[str, Hit]:
+def _by_codes(db: Reader, tenant_id: uuid.UUID, codes: list[str], store_id: uuid.UUID | None) -> dict[str, Hit]:
     """Barcode → product row for several candidate codes in one query (a scan and the item codes a
     scale label may carry)."""
     if len(codes) == 1:
         hit = _row_by_barcode(db, tenant_id, codes[0], store_id)
         return {codes[0]: hit} if hit is not None else {}
-    rows = db.connection().execute(_BY_CODES, {"tid": tenant_id, "codes": codes, "store": store_id}).mappings()
+    rows = _conn(db).execute(_BY_CODES, {"tid": tenant_id, "codes": codes, "store": store_id}).mappings()
     return {r["matched_code"]: r for r in rows}
 
 
@@ -106,7 +112,7 @@ def _item_codes(item: str) -> list[str]:
     return [item, item.lstrip("0") or "0"] if item.startswith("0") else [item]
 
 
-def _resolve(db: Session, tid: uuid.UUID, code: str, store_id: uuid.UUID | None
+def _resolve(db: Reader, tid: uuid.UUID, code: str, store_id: uuid.UUID | None
              ) -> tuple[Hit | None, str, domain.ScaleReading | None, uuid.UUID | None]:
     """(product row, matched_by, scale reading, rule id): a barcode, else a scale label (the tenant's
     rules in order; the item code is a barcode — the scale's PLU — or a SKU), else a SKU. Every
@@ -131,7 +137,7 @@ def _resolve(db: Session, tid: uuid.UUID, code: str, store_id: uuid.UUID | None
     return _row_by_sku(db, tid, code, store_id), "sku", None, None
 
 
-def lookup(db: Session, actor: Actor, code: str, store_id: uuid.UUID | None = None) -> LookupOut:
+def lookup(db: Reader, actor: Actor, code: str, store_id: uuid.UUID | None = None) -> LookupOut:
     """Resolve a scanned code to product + quantity + price. Unknown → 404; delisted → 409."""
     actor.require("catalog.view")
     raw = code

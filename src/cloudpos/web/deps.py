@@ -6,8 +6,7 @@ Every route depends on exactly one of `public()`, `authenticated()` or `requires
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -25,20 +24,6 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
     """The request's session. An async dependency on purpose: a sync generator would cost two
     thread-pool hops per request (enter and exit); making a session does no I/O until it is used."""
     session = request.app.state.sessionmaker()
-    try:
-        yield session
-    finally:
-        session.close()
-
-
-@contextmanager
-def loop_reader(request: Request, actor: Actor) -> Iterator[Session]:
-    """A read-only, tenant-scoped session on the autocommit auth engine, for the endpoints that answer on the
-    event loop itself: the scanner's look-up and GET /me (a couple of indexed reads each, cheaper than a trip
-    to a worker thread plus the BEGIN and ROLLBACK of a transaction). Not for anything that writes (SQLite
-    refuses it: the engine's connections are query_only) or reads more than a few rows."""
-    session = request.app.state.loop_sessionmaker()
-    session.info["tenant_id"] = actor.tenant_id
     try:
         yield session
     finally:
