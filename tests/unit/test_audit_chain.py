@@ -92,3 +92,30 @@ def test_cut_at_pieces_put_back_together_are_the_canonical_json() -> None:
     full = {**payload, "prev_hash": "ab" * 32, "receipt_no": "S01-20261127-1000000", "receipt_seq": 1_000_000}
     a, b, c, d = cut_at(payload, {"receipt_seq": int, "prev_hash": str, "receipt_no": str})
     assert a + "ab" * 32 + b + "S01-20261127-1000000" + c + "1000000" + d == canonical_json(full)
+
+
+def test_an_events_pieces_written_out_are_what_cut_at_gives_and_hash_alike():
+    """audit.service writes an event's canonical JSON pieces out by hand (the hot path of every audited
+    write); they must be exactly cut_at's, for any text in the event, or the database's hash would not
+    verify."""
+    from types import SimpleNamespace
+
+    from cloudpos.audit.service import _cut, _payload
+
+    texts = ["", "plain", "可口可乐 330ml", 'quote " and \\ backslash', "tab\tnew\nline\x00nul\x1f", "emoji 🧾",
+             "\u2028sep", "</script>"]
+    for i, t in enumerate(texts):
+        optional = uuid.uuid4() if i % 2 else None
+        row = {"tenant_id": uuid.uuid4(), "id": uuid.uuid4(), "seq": 0,
+               "occurred_at": datetime(2026, 11, 27, 8, 9, 10, 123456 * (i % 2), tzinfo=UTC),
+               "actor_id": optional, "actor_name": t, "store_id": optional,
+               "terminal_id": None if i % 3 else uuid.uuid4(),
+               "ip": "127.0.0.1" if i else "", "action": f"x.{t}", "target_type": t, "target_id": t[:5],
+               "target_label": t * 2, "summary": normalize({"before": {"name": t}, "after": {"名": [t, 1, None]}}),
+               "result": "ok", "prev_hash": ""}
+        pieces = _cut(row, canonical_json(row["summary"]))
+        assert pieces == cut_at(_payload(SimpleNamespace(**row)), {"prev_hash": str, "seq": int})
+        prev, seq = hashlib.sha256(t.encode()).hexdigest(), 40 + i
+        full = {**_payload(SimpleNamespace(**row)), "prev_hash": prev, "seq": seq}
+        assert hashlib.sha256((prev + pieces[0] + prev + pieces[1] + str(seq) + pieces[2]).encode()).hexdigest() \
+            == link_hash(prev, full)

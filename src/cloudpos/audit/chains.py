@@ -122,9 +122,9 @@ def _hashed_ctes(table: Table, p: str = "", guard: str = "true", fill: dict[str,
 
 def _row_params(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     """`row` (by column key) as the `:r_<column>` parameters of a `row_params` statement; JSON columns as
-    their text."""
-    return {f"r_{c.name}": json.dumps(row[c.key], ensure_ascii=False) if isinstance(c.type, JSON) else row[c.key]
-            for c in table.columns if c.name not in LINK_FIELDS}
+    their text (a str is taken as that text already)."""
+    return {f"r_{c.name}": json.dumps(v, ensure_ascii=False) if isinstance(c.type, JSON) and not isinstance(v, str)
+            else v for c in table.columns if c.name not in LINK_FIELDS for v in (row[c.key],)}
 
 
 def _hashed_append_pg(table: Table) -> Any:
@@ -179,14 +179,15 @@ _PENDING_PG: dict[str, str] = {}
 
 def append_hashed_at_commit(db: Session, table: Table, row: dict[str, Any], tenant_id: uuid.UUID, chain: str,
                             json_pieces: list[str]) -> bool:
-    """`append_hashed_pg`, sent with the transaction's COMMIT (audit.pending); the chain head is made sure of
-    first. False when this engine cannot (the caller appends now)."""
+    """`append_hashed_pg`, sent when the transaction commits (audit.pending). False when this engine cannot
+    (the caller appends now)."""
     sql = _PENDING_PG.get(table.name)
     if sql is None:
         sql = _PENDING_PG[table.name] = str(_hashed_append_pg(table).compile(dialect=db.get_bind().dialect))
     params = {"h_tenant": tenant_id, "h_chain": chain, "j0": json_pieces[0], "j1": json_pieces[1],
               "j2": json_pieces[2], **_row_params(table, row)}
-    return pending.add(db, sql, params, (_ENSURE_PG, {"h_tenant": tenant_id, "h_chain": chain, "h_genesis": GENESIS}))
+    return pending.add(db, (sql, params), (_ENSURE_PG, {"h_tenant": tenant_id, "h_chain": chain,
+                                                        "h_genesis": GENESIS}))
 
 
 def head(db: Session, tenant_id: uuid.UUID, chain: str) -> tuple[int, str]:
