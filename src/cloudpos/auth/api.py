@@ -36,10 +36,10 @@ router = APIRouter()
 
 
 @router.get("/me", response_model=MeOut, tags=["auth"])
-async def me(request: Request, actor: Actor = Depends(authenticated()), db: Session = Depends(get_db)) -> MeOut:
+async def me(request: Request, actor: Actor = Depends(authenticated(loop_only=True))) -> MeOut:
     """Answered on the event loop, as the caller's own read (web.deps): one more indexed read on the autocommit
     auth engine."""
-    me = sessions.current(db)  # read by the auth dependency a moment ago
+    me = request.state.session_row  # read by the auth dependency a moment ago
     with request.app.state.auth_engine.connect() as conn:
         out, works_in = employees.current_out(conn, actor, grants=list(me.grants), denies=list(me.denies),
                                               store_ids=list(me.store_ids))

@@ -40,7 +40,8 @@ router = APIRouter(tags=["catalog"])
 
 @router.get("/products/lookup", response_model=LookupOut)
 async def lookup(request: Request, code: str = Query(..., min_length=1, max_length=64),
-                 store_id: uuid.UUID | None = None, actor: Actor = Depends(requires("catalog.view"))) -> LookupOut:
+                 store_id: uuid.UUID | None = None,
+                 actor: Actor = Depends(requires("catalog.view", loop_only=True))) -> LookupOut:
     """The scanner: a barcode, a scale label (称重码) or a SKU → product, quantity and price.
     Unknown code → 404 `unknown_code`; delisted product → 409 `product_delisted`.
     Answered on the event loop, on a connection of the autocommit auth engine (as the caller's own read,

@@ -7,6 +7,7 @@ Every route depends on exactly one of `public()`, `authenticated()` or `requires
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -64,21 +65,37 @@ def _actor(request: Request, db: Session) -> Actor:
     return _remember(request, actor, how)
 
 
-async def _actor_on_loop(request: Request, db: Session) -> Actor:
+async def _actor_on_loop(request: Request, db: Session | None) -> Actor:
     """Who is calling, read on the event loop through the autocommit auth engine (db.make_auth_engine): one
     indexed read of about a tenth of a millisecond, cheaper than handing the request to a worker thread and
     back, which the endpoint does next anyway. The rare writes (refreshing last-seen once a minute) go to a
-    worker thread on the request's own session."""
+    worker thread, on the request's own session (`db`) or, for an endpoint that has none, one of their own.
+    What was read stays on `request.state.session_row` (and on `db`: auth.bind_session)."""
     if (cached := getattr(request.state, "actor", None)) is not None:
         return cached
     token, how = _caller_token(request)
     with request.app.state.auth_engine.connect() as conn:
         row = auth.read_session(conn, token)
     actor = auth.check_session(row, ip=client_ip(request), request_id=getattr(request.state, "request_id", ""))
-    auth.bind_session(db, row)
+    request.state.session_row = row
+    if db is not None:
+        auth.bind_session(db, row)
     if auth.needs_touch(row):
-        await run_in_threadpool(auth.touch_session, db, row)
+        await _write(request, db, auth.touch_session, row)
     return _remember(request, actor, how)
+
+
+async def _write(request: Request, db: Session | None, fn: Callable, *args: Any) -> None:
+    """`fn(session, *args)` in a worker thread, on `db` or on a session of its own."""
+    if db is not None:
+        await run_in_threadpool(fn, db, *args)
+        return
+
+    def own() -> None:
+        with request.app.state.sessionmaker() as session:
+            fn(session, *args)
+
+    await run_in_threadpool(own)
 
 
 def _mark(dep: Callable, permission: str) -> Callable:
@@ -93,22 +110,40 @@ def public() -> Callable:
     return _mark(dep, "public")
 
 
-def authenticated() -> Callable:
+def authenticated(loop_only: bool = False) -> Callable:
+    """The caller must be logged in. `loop_only`: for an endpoint that answers on the event loop and takes no
+    session of its own (no `get_db`: a session made and closed per request for nothing)."""
+    if loop_only:
+        async def on_loop(request: Request) -> Actor:
+            return await _actor_on_loop(request, None)
+
+        return _mark(on_loop, "authenticated")
+
     async def dep(request: Request, db: Session = Depends(get_db)) -> Actor:
         return await _actor_on_loop(request, db)
 
     return _mark(dep, "authenticated")
 
 
-def requires(permission: str) -> Callable:
-    """The caller must be logged in and hold `permission`; a refusal is audited as denied."""
+def requires(permission: str, loop_only: bool = False) -> Callable:
+    """The caller must be logged in and hold `permission`; a refusal is audited as denied. `loop_only`: as
+    for `authenticated`."""
 
-    async def dep(request: Request, db: Session = Depends(get_db)) -> Actor:
+    async def check(request: Request, db: Session | None) -> Actor:
         actor = await _actor_on_loop(request, db)
         if not actor.can(permission):
-            await run_in_threadpool(auth.record_denied, db, actor, permission, f"{request.method} {request.url.path}")
+            await _write(request, db, auth.record_denied, actor, permission, f"{request.method} {request.url.path}")
             raise Forbidden(params={"permission": permission}, extra={"permission": permission})
         return actor
+
+    if loop_only:
+        async def on_loop(request: Request) -> Actor:
+            return await check(request, None)
+
+        return _mark(on_loop, permission)
+
+    async def dep(request: Request, db: Session = Depends(get_db)) -> Actor:
+        return await check(request, db)
 
     return _mark(dep, permission)
 
