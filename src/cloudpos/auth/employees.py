@@ -22,6 +22,7 @@ from cloudpos.auth.sessions import revoke_all
 from cloudpos.context import Actor
 from cloudpos.db import use_case
 from cloudpos.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from cloudpos.fastread import Read
 from cloudpos.i18n import N_, current_locale
 from cloudpos.tenancy.models import Store
 
@@ -79,7 +80,7 @@ def _me_statement(scoped: bool) -> Any:
             .order_by(_S.c.code))
 
 
-_ME = {scoped: _me_statement(scoped) for scoped in (False, True)}
+_ME = {scoped: Read(_me_statement(scoped)) for scoped in (False, True)}
 
 
 def current_out(conn: Connection, actor: Actor, *, grants: list[str], denies: list[str],
@@ -87,8 +88,7 @@ def current_out(conn: Connection, actor: Actor, *, grants: list[str], denies: li
     """The caller (GET /me) and the stores it works in, as (id, code, name) by code: employee, role and
     stores in one prebuilt query of plain columns (a row per store); overrides and store ids as the auth
     read found them."""
-    rows = conn.execute(_ME[not actor.all_stores],
-                                   {"tenant": actor.tenant_id, "employee": actor.employee_id}).all()
+    rows = _ME[not actor.all_stores].all(conn, {"tenant": actor.tenant_id, "employee": actor.employee_id})
     if not rows:
         raise NotFound(N_("Employee not found."))
     (emp_id, username, display_name, phone, is_owner, active, all_stores, locked_until, has_pin, last_login_at,

@@ -24,6 +24,7 @@ from cloudpos.auth.permissions import effective
 from cloudpos.config import get_settings
 from cloudpos.context import Actor
 from cloudpos.errors import Locked, Unauthorized
+from cloudpos.fastread import Read
 from cloudpos.i18n import N_
 from cloudpos.tenancy.models import Store, Tenant, Terminal
 
@@ -230,9 +231,13 @@ _BY_TOKEN = (
 )
 
 
+_BY_TOKEN_READ = Read(_BY_TOKEN)
+
+
 def read_session(conn: Connection, token: str) -> SessionRow | None:
-    """The session behind a token (alive or not), or None. Plain Core on any connection."""
-    r = conn.execute(_BY_TOKEN, {"token_hash": token_hash(token)}).one_or_none()
+    """The session behind a token (alive or not), or None. Plain Core on any connection (cloudpos.fastread on
+    PostgreSQL: this runs on every API request)."""
+    r = _BY_TOKEN_READ.first(conn, {"token_hash": token_hash(token)})
     if r is None:
         return None
     overrides = [o.split(":", 1) for o in r[18].split(",")] if r[18] else []

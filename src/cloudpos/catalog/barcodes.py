@@ -23,6 +23,7 @@ from cloudpos.catalog.schemas import LookupOut, ProductOut, ScaleRuleIn, ScaleRu
 from cloudpos.context import Actor
 from cloudpos.db import use_case
 from cloudpos.errors import Conflict, FieldError, Invalid, NotFound
+from cloudpos.fastread import Read
 from cloudpos.i18n import N_
 
 # The hot path's statements are built once (bound parameters), run on the session's connection as
@@ -79,16 +80,20 @@ def _forget_rules(db: Session, tenant_id: uuid.UUID) -> None:
     event.listen(db, "after_commit", lambda _s: _rules_cache.pop(tenant_id, None), once=True)
 
 
-def _row(db: Reader, stmt: Any, tenant_id: uuid.UUID, code: str, store_id: uuid.UUID | None) -> Hit | None:
-    return _conn(db).execute(stmt, {"tid": tenant_id, "code": code, "store": store_id}).mappings().first()
+_BY_CODE_READ, _BY_SKU_READ = Read(_BY_CODE), Read(_BY_SKU)  # cloudpos.fastread: the scan's own read
+
+
+def _row(db: Reader, read: Read, tenant_id: uuid.UUID, code: str, store_id: uuid.UUID | None) -> Hit | None:
+    row = read.first(_conn(db), {"tid": tenant_id, "code": code, "store": store_id})
+    return read.mapping(row) if row is not None else None
 
 
 def _row_by_barcode(db: Reader, tenant_id: uuid.UUID, code: str, store_id: uuid.UUID | None) -> Hit | None:
-    return _row(db, _BY_CODE, tenant_id, code, store_id)
+    return _row(db, _BY_CODE_READ, tenant_id, code, store_id)
 
 
 def _row_by_sku(db: Reader, tenant_id: uuid.UUID, sku: str, store_id: uuid.UUID | None) -> Hit | None:
-    return _row(db, _BY_SKU, tenant_id, sku, store_id)
+    return _row(db, _BY_SKU_READ, tenant_id, sku, store_id)
 
 
 def _fmt(r: ScaleRule) -> domain.ScaleFormat:
