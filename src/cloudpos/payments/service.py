@@ -45,6 +45,7 @@ from cloudpos.audit import service as audit
 from cloudpos.context import Actor
 from cloudpos.db import use_case
 from cloudpos.errors import Conflict, FieldError, Invalid, NotFound
+from cloudpos.fastread import Read
 from cloudpos.i18n import N_, _
 from cloudpos.ids import uuid7
 from cloudpos.payments import domain, flow, gateways, secrets
@@ -204,13 +205,14 @@ _INSERT_PAYMENT = insert(_PAYMENTS)
 # the two scopes as two parameters: an expanding IN would rewrite the SQL string on every payment
 _METHOD = select(_METHODS).where(_METHODS.c.tenant_id == bindparam("m_tenant"), _METHODS.c.code == bindparam("m_code"),
                                  _METHODS.c.scope.in_([bindparam("m_merchant"), bindparam("m_store")]))
+_METHOD_READ = Read(_METHOD)  # cloudpos.fastread
 
 
 def _method(db: Session, actor: Actor, store_id: uuid.UUID, code: str) -> MethodOut:
     """One method's effective settings for a store (every payment asks): one prebuilt read-only query."""
     db.flush()
-    rows = db.connection().execute(_METHOD, {"m_tenant": actor.tenant_id, "m_code": code,
-                                             "m_merchant": TENANT_SCOPE, "m_store": str(store_id)}).all()
+    rows = _METHOD_READ.all(db.connection(), {"m_tenant": actor.tenant_id, "m_code": code,
+                                              "m_merchant": TENANT_SCOPE, "m_store": str(store_id)})
     return _effective({(r.scope, r.code): r for r in rows}, code, store_id)
 
 

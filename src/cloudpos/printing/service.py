@@ -32,6 +32,7 @@ from cloudpos.audit import service as audit
 from cloudpos.context import Actor, system_actor
 from cloudpos.db import use_case
 from cloudpos.errors import Conflict, FieldError, Invalid, NotFound
+from cloudpos.fastread import Read
 from cloudpos.i18n import N_, current_locale, gettext
 from cloudpos.ids import uuid7
 from cloudpos.printing.domain import layout
@@ -321,6 +322,7 @@ _STORE_PRINTERS = (select(*_PRINTERS.columns)
                    .where(_PRINTERS.c.tenant_id == bindparam("p_tenant"), _PRINTERS.c.store_id == bindparam("p_store"),
                           _PRINTERS.c.active.is_(True))
                    .order_by(_PRINTERS.c.created_at))
+_STORE_PRINTERS_READ = Read(_STORE_PRINTERS)  # cloudpos.fastread: every sale asks
 
 
 _PREFETCHED = "printing.store_printers"
@@ -328,7 +330,7 @@ _PREFETCHED = "printing.store_printers"
 
 def _store_printers(db: Session, actor: Actor, store_id: uuid.UUID) -> list[Any]:
     """The store's active printers, as rows with the printer's fields."""
-    return list(db.connection().execute(_STORE_PRINTERS, {"p_tenant": actor.tenant_id, "p_store": store_id}).all())
+    return _STORE_PRINTERS_READ.all(db.connection(), {"p_tenant": actor.tenant_id, "p_store": store_id})
 
 
 def prefetch_printers(db: Session, actor: Actor, store_id: uuid.UUID) -> None:

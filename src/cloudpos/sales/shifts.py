@@ -13,6 +13,7 @@ from cloudpos.audit import service as audit
 from cloudpos.context import Actor
 from cloudpos.db import use_case
 from cloudpos.errors import Conflict, NotFound
+from cloudpos.fastread import Read
 from cloudpos.i18n import N_
 from cloudpos.sales import domain
 from cloudpos.sales.models import CashMovement, Sale, SalePayment, Shift
@@ -36,12 +37,13 @@ _SHIFTS = Shift.__table__
 _OPEN_AT = select(_SHIFTS.c.id, _SHIFTS.c.store_id).where(
     _SHIFTS.c.tenant_id == bindparam("s_tenant"), _SHIFTS.c.terminal_id == bindparam("s_terminal"),
     _SHIFTS.c.status == "open")
+_OPEN_AT_READ = Read(_OPEN_AT)  # cloudpos.fastread
 
 
 def open_shift_ref(db: Session, actor: Actor, terminal_id: uuid.UUID):
     """(id, store_id) of the terminal's open shift, or None: what every sale checks, as one prebuilt query."""
     db.flush()
-    return db.connection().execute(_OPEN_AT, {"s_tenant": actor.tenant_id, "s_terminal": terminal_id}).first()
+    return _OPEN_AT_READ.first(db.connection(), {"s_tenant": actor.tenant_id, "s_terminal": terminal_id})
 
 
 def get(db: Session, actor: Actor, shift_id: uuid.UUID) -> Shift:

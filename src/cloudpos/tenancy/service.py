@@ -16,6 +16,7 @@ from cloudpos.auth import service as auth
 from cloudpos.context import Actor
 from cloudpos.db import use_case
 from cloudpos.errors import Conflict, FieldError, Invalid, NotFound
+from cloudpos.fastread import Read
 from cloudpos.i18n import N_
 from cloudpos.tenancy import domain
 from cloudpos.tenancy.models import Store, Tenant, Terminal
@@ -116,6 +117,7 @@ _STORE_FACTS = (select(_STORES.c.id, _STORES.c.code, _STORES.c.name, _STORES.c.t
                        _STORES.c.cash_rounding, _STORES.c.active, _TENANTS.c.settings)
                 .select_from(_STORES.join(_TENANTS, _TENANTS.c.id == _STORES.c.tenant_id))
                 .where(_STORES.c.tenant_id == bindparam("f_tenant"), _STORES.c.id == bindparam("f_store")))
+_STORE_FACTS_READ = Read(_STORE_FACTS)  # cloudpos.fastread: every sale and price quote asks
 
 
 def store_facts(db: Session, actor: Actor, store_id: uuid.UUID) -> StoreFacts:
@@ -125,7 +127,7 @@ def store_facts(db: Session, actor: Actor, store_id: uuid.UUID) -> StoreFacts:
     read = db.info.setdefault(_READ, {})
     facts = read.get((actor.tenant_id, store_id))
     if facts is None:
-        row = db.connection().execute(_STORE_FACTS, {"f_tenant": actor.tenant_id, "f_store": store_id}).first()
+        row = _STORE_FACTS_READ.first(db.connection(), {"f_tenant": actor.tenant_id, "f_store": store_id})
         if row is None:
             raise NotFound(N_("Store not found."))
         facts = read[(actor.tenant_id, store_id)] = StoreFacts(*row[:7])
