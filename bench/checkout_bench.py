@@ -465,14 +465,29 @@ def sales_run(base: str, shop: Shop, n: int, server_pid: int | None = None) -> d
 
 
 def count_one_sale(http, app, shop: Shop) -> tuple[int, int, int]:
-    """SQL statements, transactions and pool check-outs of one sale, counted with engine and pool events."""
+    """SQL statements, transactions and pool check-outs of one sale, counted with engine and pool events, and
+    the statements sent on the driver's cursor (cloudpos.fastread's reads, audit events kept for the COMMIT)."""
     from sqlalchemy import event
+
+    from cloudpos import fastread
+    from cloudpos.audit import pending
 
     engine = app.state.engine
     counts = {"stmts": 0, "tx": 0, "checkouts": 0}
 
     def on_stmt(*_a):
         counts["stmts"] += 1
+
+    real_read, real_send = fastread.Read.all, pending._send
+
+    def counted_read(self, conn, params):
+        if conn.engine is engine and conn.dialect.name == "postgresql":
+            counts["stmts"] += 1
+        return real_read(self, conn, params)
+
+    def counted_send(conn):
+        counts["stmts"] += len(conn.info.get(pending._KEY) or ())
+        return real_send(conn)
 
     def on_begin(*_a):
         counts["tx"] += 1
@@ -485,11 +500,13 @@ def count_one_sale(http, app, shop: Shop) -> tuple[int, int, int]:
     event.listen(engine, "before_cursor_execute", on_stmt)
     event.listen(engine, "begin", on_begin)
     event.listen(engine.pool, "checkout", on_checkout)
+    fastread.Read.all, pending._send = counted_read, counted_send  # type: ignore[method-assign]
     try:
         ok(http.post("/api/v1/sales", json=sale_body(rng, str(shop.store_id), till["terminal_id"],
                                                      [str(p) for p in shop.sale_ids]),
                      headers={"Authorization": f"Bearer {till['token']}", "Idempotency-Key": str(uuid.uuid4())}), 201)
     finally:
+        fastread.Read.all, pending._send = real_read, real_send  # type: ignore[method-assign]
         event.remove(engine, "before_cursor_execute", on_stmt)
         event.remove(engine, "begin", on_begin)
         event.remove(engine.pool, "checkout", on_checkout)
