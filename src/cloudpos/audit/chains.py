@@ -120,11 +120,14 @@ def _hashed_ctes(table: Table, p: str = "", guard: str = "true", fill: dict[str,
         {p}ins AS ({ins} RETURNING 1)"""  # noqa: S608 - our own table and column names
 
 
-def _row_params(table: Table, row: dict[str, Any]) -> dict[str, Any]:
-    """`row` (by column key) as the `:r_<column>` parameters of a `row_params` statement; JSON columns as
-    their text (a str is taken as that text already)."""
-    return {f"r_{c.name}": json.dumps(v, ensure_ascii=False) if isinstance(c.type, JSON) and not isinstance(v, str)
-            else v for c in table.columns if c.name not in LINK_FIELDS for v in (row[c.key],)}
+def _append_params(table: Table, row: dict[str, Any], tenant_id: uuid.UUID, chain: str,
+                   json_pieces: list[str]) -> dict[str, Any]:
+    """The parameters of `_hashed_append_pg`: the head, the link's JSON pieces and `row` (by column key) as
+    `:r_<column>`, JSON columns as their text (a str is taken as that text already)."""
+    return {"h_tenant": tenant_id, "h_chain": chain, "j0": json_pieces[0], "j1": json_pieces[1],
+            "j2": json_pieces[2],
+            **{f"r_{c.name}": json.dumps(v, ensure_ascii=False) if isinstance(c.type, JSON) and not isinstance(v, str)
+               else v for c in table.columns if c.name not in LINK_FIELDS for v in (row[c.key],)}}
 
 
 def _hashed_append_pg(table: Table) -> Any:
@@ -163,8 +166,7 @@ def append_hashed_pg(db: Session, table: Table, row: dict[str, Any], tenant_id: 
     `json_pieces` is the link's canonical JSON cut at its previous-hash value and at its number. Returns
     (sequence number, previous hash, hash)."""
     db.flush()  # the head stays the last lock a transaction takes (see advance)
-    params = {"h_tenant": tenant_id, "h_chain": chain, "j0": json_pieces[0], "j1": json_pieces[1],
-              "j2": json_pieces[2], **_row_params(table, row)}
+    params = _append_params(table, row, tenant_id, chain, json_pieces)
     got = db.connection().execute(_hashed_append_pg(table), params).one_or_none()
     if got is None:
         ensure_head(db, tenant_id, chain)
@@ -184,13 +186,11 @@ def append_hashed_at_commit(db: Session, table: Table, row: dict[str, Any], tena
     sql = _PENDING_PG.get(table.name)
     if sql is None:
         sql = _PENDING_PG[table.name] = str(_hashed_append_pg(table).compile(dialect=db.get_bind().dialect))
-    params = {"h_tenant": tenant_id, "h_chain": chain, "j0": json_pieces[0], "j1": json_pieces[1],
-              "j2": json_pieces[2], **_row_params(table, row)}
+    params = _append_params(table, row, tenant_id, chain, json_pieces)
     return pending.add(db, (sql, params), (_ENSURE_PG, {"h_tenant": tenant_id, "h_chain": chain,
                                                         "h_genesis": GENESIS}))
 
 
 def head(db: Session, tenant_id: uuid.UUID, chain: str) -> tuple[int, str]:
-    pending.flush(db)
     row = db.connection().execute(_HEAD_ROW, {"h_tenant": tenant_id, "h_chain": chain}).one_or_none()
     return (row.last_seq, row.last_hash) if row else (0, GENESIS)

@@ -12,7 +12,7 @@ than the round trip it saved, on raw psycopg 1.22 vs 1.16 ms for a write with it
 
 Kept straight with the transaction: a rollback drops the events, a rolled-back savepoint drops the
 events recorded inside it. Whoever reads the audit log inside the transaction that wrote to it calls
-`flush` first. An engine that was not given the hook (`install`) appends at once (`add` says no).
+`flush` first (audit.service does). An engine that was not given the hook (`install`) appends at once (`add` says no).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-_KEY = "audit.pending"  # on the pooled connection's info: list of (sql, params, head statement)
+_KEY = "audit.pending"  # on the pooled connection's info: list of (append statement, head statement)
 _MARKS = "audit.pending.savepoints"
 _HOOKED = "_cloudpos_audit_pending"
 Statement = tuple[str, dict[str, Any]]  # SQL in psycopg's paramstyle, parameters

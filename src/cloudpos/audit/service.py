@@ -245,5 +245,6 @@ def _links(db: Session, tenant_id: uuid.UUID, batch: int = 2000) -> Iterator[Lin
 
 def verify_chain(db: Session, tenant_id: uuid.UUID) -> tuple[int, Break | None]:
     """(number of events checked, first break or None)."""
+    pending.flush(db)  # events this transaction recorded are part of the chain
     head_seq, head_hash = chains.head(db, tenant_id, CHAIN)
     return head_seq, verify(_links(db, tenant_id), head_seq, head_hash)

@@ -167,7 +167,8 @@ def load_actor(db: Session, emp: Employee, *, ip: str = "", session_id: uuid.UUI
 @dataclass(frozen=True)
 class SessionRow:
     """What one query reads about a token: the session, its employee, their role, overrides and stores, and
-    the merchant. Kept on the request's session (`current`) so GET /me does not read it again."""
+    the merchant. Kept on the request (`request.state.session_row`, web.deps) so GET /me does not read it
+    again."""
 
     session_id: uuid.UUID
     tenant_id: uuid.UUID
@@ -276,17 +277,9 @@ def touch(db: Session, row: SessionRow) -> None:
     db.commit()
 
 
-CURRENT = "auth.session"
-
-
 def bind(db: Session, row: SessionRow) -> None:
-    """Scope the request's session to the caller's tenant and keep what was read about them."""
+    """Scope the request's session to the caller's tenant."""
     db.info["tenant_id"] = row.tenant_id
-    db.info[CURRENT] = row
-
-
-def current(db: Session) -> SessionRow | None:
-    return db.info.get(CURRENT)
 
 
 def authenticate(db: Session, token: str, *, ip: str = "", request_id: str = "") -> Actor:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -182,10 +181,8 @@ def _commit_sale(db: Session, actor: Actor, data: SaleIn, key: str | None, body:
     try:
         if key:
             idempotency.claim(db, actor.tenant_id, SCOPE, key, body)
-        sale, response, audit_later = _write_sale(db, actor, data, charged, key)
+        sale, response = _write_sale(db, actor, data, charged, key)
         hooks.in_transaction("sale", db, actor, sale)
-        if audit_later is not None:
-            audit_later()
         db.commit()
     except BaseException:
         db.rollback()
@@ -195,10 +192,9 @@ def _commit_sale(db: Session, actor: Actor, data: SaleIn, key: str | None, body:
 
 
 def _write_sale(db: Session, actor: Actor, data: SaleIn, charged: dict[int, payments.PaymentResult],
-                key: str | None) -> tuple[Any, dict[str, Any], Callable[[], None] | None]:
-    """The sale and what it changed, written, its response stored under the Idempotency-Key and, unless the
-    sale has a member, its audit event appended. Returns the sale, the response and, for a member's sale,
-    what appends its audit event once the in-transaction hooks ran."""
+                key: str | None) -> tuple[Any, dict[str, Any]]:
+    """The sale and what it changed, written, its response stored under the Idempotency-Key and its audit
+    event recorded. Returns the sale and the response."""
     from cloudpos.ids import uuid7
 
     store = tenancy.store_facts(db, actor, data.store_id)
@@ -236,7 +232,8 @@ def _write_sale(db: Session, actor: Actor, data: SaleIn, charged: dict[int, paym
                "details": {"total": r.total_fen, "paid": settlement.due, "change": settlement.change,
                            "payments": [[p.method, p.amount] for p in drafts if p.amount], "lines": len(lines)}}
     # The audit event rides last (its chain head is the last lock a transaction takes), except on a member's
-    # sale: the members module's in-transaction hook locks the member's figures after the sale is written.
+    # sale: the members module's in-transaction hook locks the member's figures after the sale is written, so
+    # there the event is recorded as any other and sent at COMMIT (audit.pending), its head still locked last.
     audit_rides = data.member_id is None
     response: dict[str, Any] = {}
 
@@ -261,9 +258,9 @@ def _write_sale(db: Session, actor: Actor, data: SaleIn, charged: dict[int, paym
         note=data.note, client_ref=data.client_ref, sale_id=sale_id, points_earned=points_earned,
         points_redeemed=points_redeemed, tails=tails)
     response["receipt_no"] = sale.receipt_no
-    if audit_rides:
-        return sale, response, None
-    return sale, response, lambda: audit.record(db, actor, "sale.create", target_label=sale.receipt_no, **audited)
+    if not audit_rides:
+        audit.record(db, actor, "sale.create", target_label=sale.receipt_no, **audited)
+    return sale, response
 
 
 def _open_shift(db: Session, actor: Actor, store_id: uuid.UUID, terminal_id: uuid.UUID):

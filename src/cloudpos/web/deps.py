@@ -70,7 +70,7 @@ async def _actor_on_loop(request: Request, db: Session | None) -> Actor:
     indexed read of about a tenth of a millisecond, cheaper than handing the request to a worker thread and
     back, which the endpoint does next anyway. The rare writes (refreshing last-seen once a minute) go to a
     worker thread, on the request's own session (`db`) or, for an endpoint that has none, one of their own.
-    What was read stays on `request.state.session_row` (and on `db`: auth.bind_session)."""
+    What was read stays on `request.state.session_row`; `db`, if given, is scoped to the caller's tenant."""
     if (cached := getattr(request.state, "actor", None)) is not None:
         return cached
     token, how = _caller_token(request)
