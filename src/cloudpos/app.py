@@ -44,6 +44,8 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        if scope["method"] in ("GET", "HEAD"):  # no route reads a GET's body: a scan or a page load goes
+            return await self.app(scope, receive, send)  # straight through, without the wrappers below
         headers = dict(scope.get("headers") or [])
         ctype = headers.get(b"content-type", b"").decode("latin-1")
         limit = self.max_upload if ctype.startswith("multipart/") else self.max_body

@@ -269,3 +269,21 @@ def test_images_upload_thumbnail_and_tenant_check(client, merchant, other_mercha
     assert bomb.status_code == 422
     assert client.get(f"/api/v1/products/{p['id']}", headers=h).json()["images"][0]["id"] == img["id"]
     assert client.delete(img["url"], headers=h).status_code == 204
+
+
+def test_lookup_bad_query_is_a_422_problem_and_unauthenticated_is_401(client, merchant):
+    """The scanner's route (web.routing.LeanRoute) answers bad input as every other route does."""
+    h = merchant.owner
+    for params, field in (({}, "code"), ({"code": ""}, "code"), ({"code": "x" * 65}, "code"),
+                          ({"code": "6900000000000", "store_id": "not-a-uuid"}, "store_id")):
+        r = client.get("/api/v1/products/lookup", headers=h, params=params)
+        assert r.status_code == 422, (params, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert [e["field"] for e in r.json()["errors"]] == [field], r.json()
+    r = client.get("/api/v1/products/lookup", params={"code": "6900000000000"})
+    assert r.status_code == 401 and r.json()["code"] == "unauthorized"
+    code = ean()
+    make_product(merchant, barcodes=[code], price=350, name="可口可乐 330ml")
+    r = client.get("/api/v1/products/lookup", headers=h, params={"code": code})
+    assert r.headers["content-type"] == "application/json" and "可口可乐" in r.content.decode("utf-8")
+    assert r.headers["x-request-id"] and r.headers["x-content-type-options"] == "nosniff"

@@ -30,12 +30,12 @@ from cloudpos.context import Actor
 from cloudpos.i18n import gettext
 from cloudpos.schemas import Page, PageNo, PageSize
 from cloudpos.web.deps import authenticated, client_ip, get_db, public, requires
-from cloudpos.web.routing import APIRouter
+from cloudpos.web.routing import APIRouter, lean_get
 
 router = APIRouter()
 
 
-@router.get("/me", response_model=MeOut, tags=["auth"])
+@lean_get(router, "/me", response_model=MeOut, tags=["auth"])
 async def me(request: Request, actor: Actor = Depends(authenticated(loop_only=True))) -> MeOut:
     """Answered on the event loop, as the caller's own read (web.deps): one more indexed read on the autocommit
     auth engine."""

@@ -31,14 +31,14 @@ from cloudpos.catalog.schemas import (
 from cloudpos.context import Actor
 from cloudpos.schemas import Page, PageNo, PageSize
 from cloudpos.web.deps import get_db, requires
-from cloudpos.web.routing import APIRouter
+from cloudpos.web.routing import APIRouter, lean_get
 
 router = APIRouter(tags=["catalog"])
 
 
 # --- the scanner (declared first: FastAPI tries a router's routes in order) ---------------------
 
-@router.get("/products/lookup", response_model=LookupOut)
+@lean_get(router, "/products/lookup", response_model=LookupOut)
 async def lookup(request: Request, code: str = Query(..., min_length=1, max_length=64),
                  store_id: uuid.UUID | None = None,
                  actor: Actor = Depends(requires("catalog.view", loop_only=True))) -> LookupOut:
