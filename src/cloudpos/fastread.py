@@ -1,5 +1,5 @@
-"""The hottest reads (who is calling, on every API request; the scanner's look-up; what every sale reads) on
-PostgreSQL, straight on psycopg's cursor.
+"""The hottest reads (who is calling, on every API request; the scanner's look-up; what every sale reads) and
+a sale's own writes on PostgreSQL, straight on psycopg's cursor.
 
 Through SQLAlchemy a one-row primary-key read spent more of the server's time in SQLAlchemy than in the
 database: the statement's cache key built and hashed on every execution, the compiled-cache look-up, the
@@ -17,7 +17,7 @@ from datetime import UTC
 from typing import Any
 
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Executable, Select
 
 
 class Read:
@@ -37,7 +37,7 @@ class Read:
         if self._pg is None:
             compiled = self.stmt.compile(dialect=conn.dialect)
             assert compiled.positiontup is None, "named parameters only"
-            own = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
+            own = {name: bind.value for bind, name in compiled.bind_names.items() if not bind.required}
             self._pg = (str(compiled), own)
         return self._pg
 
@@ -66,3 +66,41 @@ class Read:
             if values[i] is not None:
                 values[i] = values[i].astimezone(UTC)
         return values
+
+
+class Statement:
+    """A prebuilt INSERT / UPDATE / text statement, run as a `Read` is: compiled once per dialect; on PostgreSQL
+    on psycopg's cursor of the connection's transaction, the values passed through SQLAlchemy's own bind
+    processors (JSON, TypeDecorators), as an execution through SQLAlchemy would; elsewhere an ordinary
+    SQLAlchemy execution. `column_keys`: for an INSERT whose values come with each execution, its columns.
+    Returns the RETURNING rows (plain tuples), [] without RETURNING."""
+
+    def __init__(self, stmt: Executable, column_keys: list[str] | None = None) -> None:
+        self.stmt, self.column_keys = stmt, column_keys
+        self._pg: tuple[str, dict[str, Any], dict[str, Any]] | None = None
+
+    def _compiled(self, conn: Connection) -> tuple[str, dict[str, Any], dict[str, Any]]:
+        if self._pg is None:
+            compiled = self.stmt.compile(dialect=conn.dialect, column_keys=self.column_keys)
+            assert compiled.positiontup is None, "named parameters only"
+            procs = dict(compiled._bind_processors)
+            assert not (compiled.insert_prefetch or compiled.update_prefetch), "give every defaulted column"
+            own = {name: bind.value for bind, name in compiled.bind_names.items() if not bind.required}
+            own = {k: procs[k](v) if k in procs else v for k, v in own.items()}
+            self._pg = (str(compiled), own, procs)
+        return self._pg
+
+    def run(self, conn: Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        if conn.dialect.name != "postgresql":
+            result = conn.execute(self.stmt, params)
+            return [tuple(r) for r in result] if result.returns_rows else []
+        sql, own, procs = self._compiled(conn)
+        values = {k: procs[k](v) if k in procs and v is not None else v for k, v in params.items()}
+        if own:
+            values = {**own, **values}
+        cur: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cur.execute(sql, values)
+            return cur.fetchall() if cur.description is not None else []
+        finally:
+            cur.close()

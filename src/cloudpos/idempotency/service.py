@@ -23,8 +23,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from cloudpos import clock
 from cloudpos.composed import Tail
 from cloudpos.errors import Conflict, FieldError, Invalid
+from cloudpos.fastread import Statement
 from cloudpos.i18n import N_
 from cloudpos.idempotency.models import IdempotencyKey
 
@@ -57,10 +59,12 @@ _WHERE = (_KEYS.c.tenant_id == bindparam("k_tenant"), _KEYS.c.scope == bindparam
           _KEYS.c.key == bindparam("k_key"))
 # Built once (every sale runs these): the claim per dialect, the stored response as one UPDATE.
 _CLAIM = {name: ins(_KEYS).values(tenant_id=bindparam("k_tenant"), scope=bindparam("k_scope"), key=bindparam("k_key"),
-                                  request_hash=bindparam("k_hash"), status_code=0, response={})
+                                  request_hash=bindparam("k_hash"), status_code=0, response={},
+                                  created_at=bindparam("k_at"))
           .on_conflict_do_nothing(index_elements=["tenant_id", "scope", "key"])
           .returning(_KEYS.c.key)  # rowcount is not reliable for ON CONFLICT on every driver
           for name, ins in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+_CLAIM_RUN = {name: Statement(stmt) for name, stmt in _CLAIM.items()}  # cloudpos.fastread: one per sale
 _REMEMBER = update(_KEYS).where(*_WHERE).values(status_code=bindparam("k_status"), response=bindparam("k_response"))
 
 
@@ -68,9 +72,9 @@ def claim(db: Session, tenant_id: uuid.UUID, scope: str, key: str, body: Any) ->
     """Reserve the key for this transaction, or raise Replay / Conflict."""
     digest = request_hash(body)
     conn = db.connection()
-    inserted = conn.execute(_CLAIM[conn.dialect.name], {"k_tenant": tenant_id, "k_scope": scope, "k_key": key,
-                                                        "k_hash": digest}).scalar()
-    if inserted is not None:
+    inserted = _CLAIM_RUN[conn.dialect.name].run(conn, {"k_tenant": tenant_id, "k_scope": scope, "k_key": key,
+                                                        "k_hash": digest, "k_at": clock.now()})
+    if inserted:
         return
     row = db.scalar(select(IdempotencyKey).where(IdempotencyKey.tenant_id == tenant_id,
                                                  IdempotencyKey.scope == scope, IdempotencyKey.key == key))

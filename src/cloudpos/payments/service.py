@@ -33,6 +33,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,7 +46,7 @@ from cloudpos.audit import service as audit
 from cloudpos.context import Actor
 from cloudpos.db import use_case
 from cloudpos.errors import Conflict, FieldError, Invalid, NotFound
-from cloudpos.fastread import Read
+from cloudpos.fastread import Read, Statement
 from cloudpos.i18n import N_, _
 from cloudpos.ids import uuid7
 from cloudpos.payments import domain, flow, gateways, secrets
@@ -122,7 +123,7 @@ class RefundResult:
 
 # --- reading ----------------------------------------------------------------------------------------
 
-def payment_out(p: Payment) -> PaymentOut:
+def payment_out(p: Payment | SimpleNamespace) -> PaymentOut:
     return PaymentOut(id=p.id, out_trade_no=p.out_trade_no, store_id=p.store_id, terminal_id=p.terminal_id,
                       method=p.method, provider=p.provider, amount=p.amount_fen, currency=p.currency, status=p.status,
                       provider_trade_no=p.provider_trade_no, auth_code_last4=p.auth_code_last4,
@@ -155,7 +156,7 @@ def _result(p: Payment) -> PaymentResult:
     return PaymentResult(p.status, p.id, p.provider_trade_no, describe(p), p.error_code, p.amount_fen)
 
 
-def describe(p: Payment) -> str:
+def describe(p: Payment | SimpleNamespace) -> str:
     """What to tell people about a payment, in the current locale. `p.message` holds either one of our
     (English source) messages or the provider's own text (e.g. 余额不足), shown as the reason."""
     if p.status == domain.SUCCEEDED:
@@ -201,7 +202,7 @@ def methods_for_store(db: Session, actor: Actor, store_id: uuid.UUID | None = No
 
 _METHODS = PaymentMethod.__table__
 _PAYMENTS = Payment.__table__
-_INSERT_PAYMENT = insert(_PAYMENTS)
+_INSERT_PAYMENT = Statement(insert(_PAYMENTS), [c.key for c in _PAYMENTS.columns])  # cloudpos.fastread
 # the two scopes as two parameters: an expanding IN would rewrite the SQL string on every payment
 _METHOD = select(_METHODS).where(_METHODS.c.tenant_id == bindparam("m_tenant"), _METHODS.c.code == bindparam("m_code"),
                                  _METHODS.c.scope.in_([bindparam("m_merchant"), bindparam("m_store")]))
@@ -526,18 +527,18 @@ def record_offline_payment(db: Session, actor: Actor, store_id: uuid.UUID, metho
         raise _invalid("method", N_("This payment method is switched off for the store."), "method_disabled")
     now = clock.now()
     pid = uuid7()
-    p = Payment(tenant_id=actor.tenant_id, id=pid, store_id=store_id, terminal_id=terminal_id,
-                employee_id=actor.employee_id, method=method, provider="", amount_fen=amount_fen, currency="CNY",
-                status=domain.SUCCEEDED, out_trade_no=pid.hex, provider_trade_no="", auth_code_last4="",
-                card_brand=card_brand, card_last4=card_last4, approval_code=approval_code, reference=reference,
-                sale_ref=sale_ref, sale_id=sale_id, idempotency_key=None, attempts=0, deadline=None,
-                fee_rate_bp=m.fee_rate_bp, settlement_cycle_days=m.settlement_cycle_days, refunded_fen=0,
-                error_code="", message=SUCCEEDED_MSG, reconcile_claim_at=None, paid_at=now, created_at=now,
-                updated_at=now)
+    row = dict(tenant_id=actor.tenant_id, id=pid, store_id=store_id, terminal_id=terminal_id,
+               employee_id=actor.employee_id, method=method, provider="", amount_fen=amount_fen, currency="CNY",
+               status=domain.SUCCEEDED, out_trade_no=pid.hex, provider_trade_no="", auth_code_last4="",
+               card_brand=card_brand, card_last4=card_last4, approval_code=approval_code, reference=reference,
+               sale_ref=sale_ref, sale_id=sale_id, idempotency_key=None, attempts=0, deadline=None,
+               fee_rate_bp=m.fee_rate_bp, settlement_cycle_days=m.settlement_cycle_days, refunded_fen=0,
+               error_code="", message=SUCCEEDED_MSG, reconcile_claim_at=None, paid_at=now, created_at=now,
+               updated_at=now)
     # Written as it is, once (a recorded tender never changes until a refund): one prebuilt INSERT with
-    # every column given, not a unit-of-work flush; the row is not kept in the session.
-    db.connection().execute(_INSERT_PAYMENT, {c.key: getattr(p, c.key) for c in _PAYMENTS.columns})
-    return payment_out(p)
+    # every column given, not a unit-of-work flush; the row is not kept in the session (nor made an ORM object).
+    _INSERT_PAYMENT.run(db.connection(), row)
+    return payment_out(SimpleNamespace(**row))
 
 
 def record_offline_refund(db: Session, actor: Actor, payment_id: uuid.UUID, amount_fen: int,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from cloudpos.audit import chains
 from cloudpos.audit.domain import Break, Link, cut_at, iso, verify
 from cloudpos.composed import Tail, compact
+from cloudpos.fastread import Statement
 from cloudpos.sales.models import Sale, SaleLine, SalePayment
 
 
@@ -81,7 +82,7 @@ def _append_pg_statement(tails: Sequence[Tail]) -> Any:
                          SELECT * FROM json_populate_recordset(NULL::sale_payments, CAST(:payments AS json))
                          WHERE EXISTS (SELECT 1 FROM link)){ctes}
         SELECT seq, prev, rno, hash{results} FROM link"""  # noqa: S608 - our own table and column names
-    stmt = _APPEND_PG[cache_key] = text(compact(sql))
+    stmt = _APPEND_PG[cache_key] = Statement(text(compact(sql)))  # run on psycopg's cursor (cloudpos.fastread)
     return stmt
 
 
@@ -110,10 +111,11 @@ def append_pg(db: Session, sale: Sale, lines: list[SaleLine], payments: list[Sal
     for t in riding:
         params.update(t.params)
     stmt = _append_pg_statement(riding)
-    got = db.connection().execute(stmt, params).one_or_none()
-    if got is None:  # the store's first document: its chain head is made now (nothing was written)
+    rows = stmt.run(db.connection(), params)
+    if not rows:  # the store's first document: its chain head is made now (nothing was written)
         chains.ensure_head(db, sale.tenant_id, chain_name(sale.store_id))
-        got = db.connection().execute(stmt, params).one()
+        rows = stmt.run(db.connection(), params)
+    got = rows[0]
     sale.receipt_seq, sale.prev_hash, sale.receipt_no, sale.hash = int(got[0]), got[1], got[2], got[3]
     values = iter(got[4:])
     for t in riding:

@@ -19,10 +19,10 @@ def test_a_later_tail_locks_after_the_earlier_tails_barriers() -> None:
     stock = _tail("stock", log, ", s AS (SELECT 1 WHERE EXISTS (SELECT 1 FROM link))", "(SELECT count(*) FROM s) >= 0")
     idem = _tail("idem", log, ", i AS (SELECT 1 WHERE EXISTS (SELECT 1 FROM link))")
     audit = _tail("audit", log, ", a AS (SELECT 1 FROM chain_heads WHERE {earlier} FOR UPDATE)")
-    sql = chain._append_pg_statement([stock, idem, audit]).text
+    sql = chain._append_pg_statement([stock, idem, audit]).stmt.text
     assert compact("a AS (SELECT 1 FROM chain_heads WHERE (SELECT count(*) FROM s) >= 0 FOR UPDATE)") in sql
     assert sql.index(",s AS(") < sql.index(",i AS(") < sql.index(",a AS(")
-    first = chain._append_pg_statement([audit]).text
+    first = chain._append_pg_statement([audit]).stmt.text
     assert "WHERE true FOR UPDATE" in first and "{earlier}" not in first
 
 
@@ -36,11 +36,16 @@ class _Db:
         pass
 
     def connection(self):
-        return SimpleNamespace(execute=lambda stmt, params: self._run(stmt, params))
+        return SimpleNamespace(execute=lambda stmt, params: self._run(stmt, params),
+                               dialect=SimpleNamespace(name="any"))
 
     def _run(self, stmt, params):
         self.seen.append(stmt.text)
-        return SimpleNamespace(one_or_none=lambda: (7, "prev", "S01-20261127-000007", "hash"))
+        return _Rows([(7, "prev", "S01-20261127-000007", "hash")])
+
+
+class _Rows(list):
+    returns_rows = True
 
 
 def test_from_the_first_tail_that_cannot_ride_every_later_tail_runs_after_in_order() -> None:
@@ -73,6 +78,6 @@ def test_a_cash_sales_statement_stays_within_what_psycopg_caches_its_parsing_of(
     tails = [Tail("stock", print, ledger._MOVE_ALL_TAIL, ledger._MOVED_JSON, barrier="true"),
              Tail("idempotency", print, idempotency._REMEMBER_TAIL),
              Tail("audit", print, audit, "(SELECT count(*) FROM audit_ins)")]
-    compiled = chain._append_pg_statement(tails).compile(dialect=postgresql.psycopg.dialect())
+    compiled = chain._append_pg_statement(tails).stmt.compile(dialect=postgresql.psycopg.dialect())
     assert len(str(compiled)) <= _queries.MAX_CACHED_STATEMENT_LENGTH
     assert len(compiled.params) <= _queries.MAX_CACHED_STATEMENT_PARAMS
