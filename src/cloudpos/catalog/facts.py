@@ -8,11 +8,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import ARRAY, Uuid, and_, any_, bindparam, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from cloudpos.catalog.models import Category, Product, StorePrice
-from cloudpos.fastread import Read
 
 
 @dataclass(frozen=True)
@@ -34,16 +33,12 @@ class SaleFacts:
 _P, _C, _S = Product.__table__, Category.__table__, StorePrice.__table__
 # Built once with bound parameters and run as plain Core on the session's connection: selling calls this
 # for every quote and sale, and building the statement (and ORM entities) cost more than running it.
-_FACTS_FROM = (select(_P.c.id, _P.c.sku, _P.c.name, _P.c.unit, _P.c.price, _P.c.cost, _P.c.category_id, _P.c.brand,
+_FACTS = (select(_P.c.id, _P.c.sku, _P.c.name, _P.c.unit, _P.c.price, _P.c.cost, _P.c.category_id, _P.c.brand,
                  _P.c.sold_by_weight, _P.c.status, _P.c.low_stock_threshold, _C.c.path, _S.c.price.label("store_price"))
           .select_from(_P.outerjoin(_C, and_(_C.c.tenant_id == _P.c.tenant_id, _C.c.id == _P.c.category_id))
                        .outerjoin(_S, and_(_S.c.tenant_id == _P.c.tenant_id, _S.c.product_id == _P.c.id,
                                            _S.c.store_id == bindparam("store", type_=_S.c.store_id.type))))
-          .where(_P.c.tenant_id == bindparam("tid")))
-# PostgreSQL: the ids as one array parameter (an expanding IN makes a new SQL string per cart size), run on
-# psycopg's cursor (cloudpos.fastread); elsewhere the expanding IN through SQLAlchemy.
-_FACTS = {"postgresql": Read(_FACTS_FROM.where(_P.c.id == any_(bindparam("ids", type_=ARRAY(Uuid()))))),
-          "other": Read(_FACTS_FROM.where(_P.c.id.in_(bindparam("ids", expanding=True))))}
+          .where(_P.c.tenant_id == bindparam("tid"), _P.c.id.in_(bindparam("ids", expanding=True))))
 
 
 def sale_facts(db: Session, tenant_id: uuid.UUID, store_id: uuid.UUID | None,
@@ -53,9 +48,7 @@ def sale_facts(db: Session, tenant_id: uuid.UUID, store_id: uuid.UUID | None,
     unique = list(dict.fromkeys(ids))
     out: dict[uuid.UUID, SaleFacts] = {}
     db.flush()  # what an ORM query would have flushed first
-    conn = db.connection()
-    read = _FACTS["postgresql" if conn.dialect.name == "postgresql" else "other"]
-    for r in read.all(conn, {"tid": tenant_id, "store": store_id, "ids": unique}):
+    for r in db.connection().execute(_FACTS, {"tid": tenant_id, "store": store_id, "ids": unique}):
         chain = [uuid.UUID(x) for x in (r.path or "").strip("/").split("/") if x]
         ancestors = tuple(reversed(chain[:-1]))
         out[r.id] = SaleFacts(r.id, r.sku, r.name, r.unit, r.store_price if r.store_price is not None else r.price,
