@@ -466,7 +466,8 @@ def sales_run(base: str, shop: Shop, n: int, server_pid: int | None = None) -> d
 
 def count_one_sale(http, app, shop: Shop) -> tuple[int, int, int]:
     """SQL statements, transactions and pool check-outs of one sale, counted with engine and pool events, and
-    the statements sent on the driver's cursor (cloudpos.fastread's reads, audit events kept for the COMMIT)."""
+    the statements sent on the driver's cursor (cloudpos.fastread's reads and statements, audit events kept for
+    the COMMIT)."""
     from sqlalchemy import event
 
     from cloudpos import fastread
@@ -478,12 +479,17 @@ def count_one_sale(http, app, shop: Shop) -> tuple[int, int, int]:
     def on_stmt(*_a):
         counts["stmts"] += 1
 
-    real_read, real_send = fastread.Read.all, pending._send
+    real_read, real_run, real_send = fastread.Read.all, fastread.Statement.run, pending._send
 
     def counted_read(self, conn, params):
         if conn.engine is engine and conn.dialect.name == "postgresql":
             counts["stmts"] += 1
         return real_read(self, conn, params)
+
+    def counted_run(self, conn, params):
+        if conn.engine is engine and conn.dialect.name == "postgresql":
+            counts["stmts"] += 1
+        return real_run(self, conn, params)
 
     def counted_send(conn):
         counts["stmts"] += len(conn.info.get(pending._KEY) or ())
@@ -500,13 +506,15 @@ def count_one_sale(http, app, shop: Shop) -> tuple[int, int, int]:
     event.listen(engine, "before_cursor_execute", on_stmt)
     event.listen(engine, "begin", on_begin)
     event.listen(engine.pool, "checkout", on_checkout)
-    fastread.Read.all, pending._send = counted_read, counted_send  # type: ignore[method-assign]
+    fastread.Read.all, fastread.Statement.run = counted_read, counted_run  # type: ignore[method-assign]
+    pending._send = counted_send
     try:
         ok(http.post("/api/v1/sales", json=sale_body(rng, str(shop.store_id), till["terminal_id"],
                                                      [str(p) for p in shop.sale_ids]),
                      headers={"Authorization": f"Bearer {till['token']}", "Idempotency-Key": str(uuid.uuid4())}), 201)
     finally:
-        fastread.Read.all, pending._send = real_read, real_send  # type: ignore[method-assign]
+        fastread.Read.all, fastread.Statement.run = real_read, real_run  # type: ignore[method-assign]
+        pending._send = real_send
         event.remove(engine, "before_cursor_execute", on_stmt)
         event.remove(engine, "begin", on_begin)
         event.remove(engine.pool, "checkout", on_checkout)
