@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import itertools
 import time
 import uuid
 
@@ -100,7 +101,7 @@ class RequestContext:
             return
         started = time.perf_counter()
         request = Request(scope)
-        request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        request_id = request.headers.get("x-request-id", "")[:64] or _next_request_id()
         request.state.request_id = request_id
         locale = _resolve_locale(request)
         request.state.locale = locale
@@ -110,11 +111,12 @@ class RequestContext:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
-                headers["X-Request-ID"] = request_id
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("Referrer-Policy", "same-origin")
+                raw = headers.raw  # the response's own list: appended to in place, one pass for what it has
+                present = {k for k, _ in raw}
+                raw.append((b"server-timing", f"app;dur={(time.perf_counter() - started) * 1000:.2f}".encode()))
+                if b"x-request-id" not in present:
+                    raw.append((b"x-request-id", request_id.encode("latin-1")))
+                raw.extend(h for h in _SECURITY_HEADERS if h[0] not in present)
                 if set_lang:
                     cookie = Response()
                     cookie.set_cookie(LANG_COOKIE, locale, max_age=365 * 86400, samesite="lax")
@@ -135,6 +137,17 @@ class RequestContext:
             await self.app(scope, receive, send_with_headers)
         finally:
             current_locale.reset(token)
+
+
+_SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+                     (b"referrer-policy", b"same-origin"))
+# Request ids: a random prefix per process and a counter (unique across processes, no system call per request).
+_ID_PREFIX = uuid.uuid4().hex[:16]
+_ID_COUNTER = itertools.count(1)
+
+
+def _next_request_id() -> str:
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
 
 
 def _wants_html(request: Request) -> bool:
@@ -160,8 +173,9 @@ def _resolve_locale(request: Request) -> str:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = make_engine(settings.db_url)
+    otel = None if settings.opentelemetry else {"tracing": False, "metrics": False, "logs": False}
     app = FastAPI(title="cloudpos API", version=__version__, docs_url="/docs", redoc_url=None,
-                  openapi_url="/openapi.json",
+                  openapi_url="/openapi.json", telemetry=otel,
                   description="Multi-tenant cloud POS. Money is integer fen; errors are application/problem+json.")
     app.state.settings = settings
     app.state.engine = engine

@@ -20,6 +20,17 @@ def test_healthz(client):
     assert r.json() == {"status": "ok"}
 
 
+def test_every_response_has_a_request_id_timing_and_the_security_headers(client):
+    """A caller's X-Request-ID is echoed (log correlation); otherwise each response gets a new, unique one."""
+    r = client.get("/healthz", headers={"X-Request-ID": "till-7-scan-42"})
+    assert r.headers["x-request-id"] == "till-7-scan-42"
+    ids = {client.get("/healthz").headers["x-request-id"] for _ in range(5)}
+    assert len(ids) == 5 and all(len(i) == 32 for i in ids)
+    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "DENY"
+    assert r.headers["referrer-policy"] == "same-origin" and r.headers["server-timing"].startswith("app;dur=")
+    assert r.headers.get_list("x-request-id") == ["till-7-scan-42"]
+
+
 def test_signup_login_me_logout(client):
     code = f"c{secrets.token_hex(5)}"
     r = client.post("/api/v1/signup", json={
