@@ -287,3 +287,34 @@ def test_lookup_bad_query_is_a_422_problem_and_unauthenticated_is_401(client, me
     r = client.get("/api/v1/products/lookup", headers=h, params={"code": code})
     assert r.headers["content-type"] == "application/json" and "可口可乐" in r.content.decode("utf-8")
     assert r.headers["x-request-id"] and r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_plain_scan_is_read_with_its_caller_and_only_ever_in_the_callers_tenant(client, merchant, other_merchant,
+                                                                                   backend, monkeypatch):
+    """The scanner's route reads a plain barcode together with the caller (web.deps prefetch): one statement on
+    PostgreSQL. The product read is the token's tenant's; a token that no longer works gets a 401, never the
+    product; a scale label or SKU still takes its own read."""
+    from cloudpos import fastread
+
+    code = ean()
+    mine = make_product(merchant, barcodes=[code], price=350, name="我的可乐")
+    make_product(other_merchant, barcodes=[code], price=990, name="别人的可乐")
+    reads: list[tuple[str, ...]] = []
+    real = fastread.Read.all
+
+    def counted(self, conn, params):
+        reads.append(self.keys)
+        return real(self, conn, params)
+
+    monkeypatch.setattr(fastread.Read, "all", counted)
+    r = client.get("/api/v1/products/lookup", headers=merchant.owner, params={"code": f" {code} "})
+    assert r.status_code == 200 and r.json()["product"]["id"] == mine["id"] and r.json()["unit_price"] == 350
+    assert len(reads) == (1 if backend == "postgresql" else 2), reads
+    r = client.get("/api/v1/products/lookup", headers=other_merchant.owner, params={"code": code})
+    assert r.json()["product"]["name"] == "别人的可乐"
+    reads.clear()
+    r = client.get("/api/v1/products/lookup", headers=merchant.owner, params={"code": mine["sku"]})
+    assert r.json()["matched_by"] == "sku" and len(reads) == (2 if backend == "postgresql" else 3)
+    client.post("/api/v1/auth/logout", headers=merchant.owner)
+    r = client.get("/api/v1/products/lookup", headers=merchant.owner, params={"code": code})
+    assert r.status_code == 401 and "我的可乐" not in r.text

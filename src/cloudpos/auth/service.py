@@ -16,6 +16,7 @@ login = sessions.login
 logout = sessions.logout
 authenticate = sessions.authenticate
 read_session = sessions.read_session  # authenticate's steps, for the API's dependencies (web/deps.py)
+read_session_and = sessions.read_session_and
 check_session = sessions.check
 bind_session = sessions.bind
 needs_touch = sessions.needs_touch

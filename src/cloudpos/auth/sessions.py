@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, String, bindparam, cast, literal_column, select, update
+from sqlalchemy import BindParameter, Connection, String, bindparam, cast, literal_column, select, true, update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from cloudpos import clock
 from cloudpos.audit import service as audit
@@ -239,8 +240,43 @@ def read_session(conn: Connection, token: str) -> SessionRow | None:
     """The session behind a token (alive or not), or None. Plain Core on any connection (cloudpos.fastread on
     PostgreSQL: this runs on every API request)."""
     r = _BY_TOKEN_READ.first(conn, {"token_hash": token_hash(token)})
+    return None if r is None else _session_row(r)
+
+
+_WITH_CALLER: dict[int, Read] = {}
+
+
+def with_caller(read: Read) -> Read:
+    """`read` (its tenant the bind parameter `tid`) joined to the caller's session read, for one round trip:
+    the session's columns, then `read`'s first row (NULLs when it found none), its tenant the token's. The
+    caller's check (`check`) decides whether that second part is used at all."""
+    if id(read) not in _WITH_CALLER:
+        caller = _BY_TOKEN.subquery("caller")
+
+        def tenant_of_caller(element: Any) -> Any:
+            return caller.c.tenant_id if isinstance(element, BindParameter) and element.key == "tid" else None
+
+        hit = replacement_traverse(read.stmt, {}, tenant_of_caller).lateral("hit")
+        _WITH_CALLER[id(read)] = Read(select(*caller.c, *hit.c).select_from(caller.outerjoin(hit, true())))
+    return _WITH_CALLER[id(read)]
+
+
+def read_session_and(conn: Connection, token: str, read: Read, params: dict[str, Any]
+                     ) -> tuple[SessionRow | None, tuple[Any, ...] | None]:
+    """The session behind a token and `read`'s row for the token's tenant (None when it found none): on
+    PostgreSQL one statement (`with_caller`); elsewhere the two reads in turn."""
+    if conn.dialect.name != "postgresql":
+        row = read_session(conn, token)
+        return row, (read.first(conn, {**params, "tid": row.tenant_id}) if row is not None else None)
+    r = with_caller(read).first(conn, {**params, "token_hash": token_hash(token)})
     if r is None:
-        return None
+        return None, None
+    n = len(_BY_TOKEN.selected_columns)
+    other = tuple(r[n:])
+    return _session_row(r), (other if any(v is not None for v in other) else None)
+
+
+def _session_row(r: Any) -> SessionRow:
     overrides = [o.split(":", 1) for o in r[18].split(",")] if r[18] else []
     return SessionRow(
         session_id=r[0], tenant_id=r[1], employee_id=r[2], terminal_id=r[3], last_seen_at=r[4], expires_at=r[5],

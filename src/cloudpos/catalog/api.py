@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
@@ -38,16 +38,31 @@ router = APIRouter(tags=["catalog"])
 
 # --- the scanner (declared first: FastAPI tries a router's routes in order) ---------------------
 
+def _scan_with_caller(request: Request) -> tuple[Any, dict[str, Any]] | None:
+    """The scanned code's plain-barcode read, read together with the caller (web.deps prefetch): a scan is then
+    one statement on PostgreSQL. Input that validation will refuse is not read ahead."""
+    code, store = request.query_params.get("code"), request.query_params.get("store_id")
+    if not code or len(code) > 64:
+        return None
+    try:
+        store_id = uuid.UUID(store) if store else None
+    except ValueError:
+        return None
+    return service.scan_prefetch(code, store_id)
+
+
 @lean_get(router, "/products/lookup", response_model=LookupOut)
 async def lookup(request: Request, code: str = Query(..., min_length=1, max_length=64),
                  store_id: uuid.UUID | None = None,
-                 actor: Actor = Depends(requires("catalog.view", loop_only=True))) -> LookupOut:
+                 actor: Actor = Depends(requires("catalog.view", loop_only=True, prefetch=_scan_with_caller))
+                 ) -> LookupOut:
     """The scanner: a barcode, a scale label (称重码) or a SKU → product, quantity and price.
     Unknown code → 404 `unknown_code`; delisted product → 409 `product_delisted`.
     Answered on the event loop, on a connection of the autocommit auth engine (as the caller's own read,
-    web.deps): one or two indexed reads, no worker thread, no transaction."""
+    web.deps): a plain barcode is read with the caller, a scale label or a SKU takes one more indexed read;
+    no worker thread, no transaction."""
     with request.app.state.auth_engine.connect() as conn:
-        return service.lookup(conn, actor, code, store_id)
+        return service.lookup(conn, actor, code, store_id, prefetched=getattr(request.state, "prefetched", None))
 
 
 # --- categories -------------------------------------------------------------------------------

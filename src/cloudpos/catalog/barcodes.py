@@ -117,7 +117,7 @@ def _item_codes(item: str) -> list[str]:
     return [item, item.lstrip("0") or "0"] if item.startswith("0") else [item]
 
 
-def _resolve(db: Reader, tid: uuid.UUID, code: str, store_id: uuid.UUID | None
+def _resolve(db: Reader, tid: uuid.UUID, code: str, store_id: uuid.UUID | None, prefetched: Any = None
              ) -> tuple[Hit | None, str, domain.ScaleReading | None, uuid.UUID | None]:
     """(product row, matched_by, scale reading, rule id): a barcode, else a scale label (the tenant's
     rules in order; the item code is a barcode — the scale's PLU — or a SKU), else a SKU. Every
@@ -131,7 +131,10 @@ def _resolve(db: Reader, tid: uuid.UUID, code: str, store_id: uuid.UUID | None
     candidates = [code]
     for _, reading in readings:
         candidates.extend(c for c in _item_codes(reading.item_code) if c not in candidates)
-    hits = _by_codes(db, tid, candidates, store_id)
+    if candidates == [code] and prefetched is not None and prefetched[0] == {"code": code, "store": store_id}:
+        hits = {code: _BY_CODE_READ.mapping(prefetched[1])} if prefetched[1] is not None else {}
+    else:
+        hits = _by_codes(db, tid, candidates, store_id)
     if code in hits:
         return hits[code], "barcode", None, None
     for rule_id, reading in readings:
@@ -142,18 +145,30 @@ def _resolve(db: Reader, tid: uuid.UUID, code: str, store_id: uuid.UUID | None
     return _row_by_sku(db, tid, code, store_id), "sku", None, None
 
 
-def lookup(db: Reader, actor: Actor, code: str, store_id: uuid.UUID | None = None) -> LookupOut:
-    """Resolve a scanned code to product + quantity + price. Unknown → 404; delisted → 409."""
+def scanned(code: str) -> str:
+    """A scanned or typed code as it is looked up: trimmed, full-width forms folded, no blanks."""
+    code = code.strip()
+    return code if code.isascii() and code.isalnum() else domain.nfkc(code).replace(" ", "")
+
+
+def prefetch_params(code: str, store_id: uuid.UUID | None) -> tuple[Read, dict[str, Any]]:
+    """The plain-barcode read of a scan, to be read with the caller (web.deps prefetch) and handed back to
+    `lookup` as `prefetched`."""
+    return _BY_CODE_READ, {"code": scanned(code), "store": store_id}
+
+
+def lookup(db: Reader, actor: Actor, code: str, store_id: uuid.UUID | None = None, prefetched: Any = None
+           ) -> LookupOut:
+    """Resolve a scanned code to product + quantity + price. Unknown → 404; delisted → 409. `prefetched`:
+    (parameters, row or None) of `prefetch_params`' read, used when the scan turns out to need just that."""
     actor.require("catalog.view")
     raw = code
-    code = code.strip()
-    if not (code.isascii() and code.isalnum()):
-        code = domain.nfkc(code).replace(" ", "")
+    code = scanned(code)
     if not code or len(code) > 40:
         raise Invalid(errors=[FieldError("code", N_("Scan or type a barcode."), {}, "required")])
     if store_id is not None and not actor.sees_store(store_id):
         store_id = None
-    hit, matched, reading, rule_id = _resolve(db, actor.tenant_id, code, store_id)
+    hit, matched, reading, rule_id = _resolve(db, actor.tenant_id, code, store_id, prefetched)
     if hit is None:
         raise NotFound(N_("No product has the code %(code)s."), code="unknown_code", params={"code": raw[:40]},
                        extra={"scanned": raw[:40]})

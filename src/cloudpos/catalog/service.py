@@ -574,6 +574,7 @@ from cloudpos.catalog.barcodes import (  # noqa: E402
     lookup,
     update_scale_rule,
 )
+from cloudpos.catalog.barcodes import prefetch_params as scan_prefetch  # noqa: E402
 from cloudpos.catalog.categories import (  # noqa: E402
     create as create_category,
 )
@@ -593,7 +594,7 @@ __all__ = [
     "ListFilter", "ProductBrief", "all_product_ids", "category_full_names", "category_product_ids", "create",
     "create_category", "create_scale_rule", "delete_category", "delete_product", "delete_scale_rule",
     "descendant_ids", "get_product", "has_history", "list_categories", "list_products", "list_scale_rules",
-    "lookup", "low_stock_thresholds", "product_briefs", "product_id_by_code", "register_history_check",
+    "lookup", "scan_prefetch", "low_stock_thresholds", "product_briefs", "product_id_by_code", "register_history_check",
     "register_stock_state_filter", "search_product_ids", "set_cost", "set_status", "update", "update_category",
     "update_scale_rule",
 ]
