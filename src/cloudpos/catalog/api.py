@@ -30,7 +30,7 @@ from cloudpos.catalog.schemas import (
 )
 from cloudpos.context import Actor
 from cloudpos.schemas import Page, PageNo, PageSize
-from cloudpos.web.deps import get_db, requires
+from cloudpos.web.deps import OnDemand, get_db, requires
 from cloudpos.web.routing import APIRouter, lean_get
 
 router = APIRouter(tags=["catalog"])
@@ -61,8 +61,9 @@ async def lookup(request: Request, code: str = Query(..., min_length=1, max_leng
     Answered on the event loop, on a connection of the autocommit auth engine (as the caller's own read,
     web.deps): a plain barcode is read with the caller, a scale label or a SKU takes one more indexed read;
     no worker thread, no transaction."""
-    with request.app.state.auth_engine.connect() as conn:
-        return service.lookup(conn, actor, code, store_id, prefetched=getattr(request.state, "prefetched", None))
+    with OnDemand(request) as conn:  # opened only if the scan needs more than was read with the caller
+        return service.lookup(conn, actor, code, store_id,  # type: ignore[arg-type]
+                              prefetched=getattr(request.state, "prefetched", None))
 
 
 # --- categories -------------------------------------------------------------------------------
