@@ -17,40 +17,62 @@ from datetime import UTC
 from typing import Any
 
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable, Select
 
 
-class Read:
+def execute(conn: Connection, sql: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """`sql` (psycopg's paramstyle) on the driver's cursor of `conn`, in its transaction: the rows it returns
+    ([] for none). A driver error is raised as SQLAlchemy raises it (IntegrityError, OperationalError, … with
+    `.orig`), so callers and `db.retrying` see the same exceptions as through SQLAlchemy."""
+    cur: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute(sql, values)
+        return cur.fetchall() if cur.description is not None else []
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, values, exc, conn.dialect.loaded_dbapi.Error) from exc
+    finally:
+        cur.close()
+
+
+class _Prebuilt:
+    """A statement compiled once for PostgreSQL: its SQL in psycopg's paramstyle, the values it carries itself
+    (literals become parameters) and SQLAlchemy's bind processors (JSON, TypeDecorators), applied to every
+    value as an execution through SQLAlchemy would."""
+
+    def __init__(self, stmt: Executable, column_keys: list[str] | None = None) -> None:
+        self.stmt, self._column_keys = stmt, column_keys
+        self._pg: tuple[str, dict[str, Any], dict[str, Any]] | None = None
+
+    def _values(self, conn: Connection, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        if self._pg is None:
+            compiled = self.stmt.compile(dialect=conn.dialect, column_keys=self._column_keys)
+            assert compiled.positiontup is None, "named parameters only"
+            assert not (compiled.insert_prefetch or compiled.update_prefetch), "give every defaulted column"
+            procs = dict(compiled._bind_processors)
+            own = {name: bind.value for bind, name in compiled.bind_names.items() if not bind.required}
+            self._pg = (str(compiled), {k: procs[k](v) if k in procs else v for k, v in own.items()}, procs)
+        sql, own, procs = self._pg
+        if procs:
+            params = {k: procs[k](v) if k in procs and v is not None else v for k, v in params.items()}
+        return sql, ({**own, **params} if own else params)
+
+
+class Read(_Prebuilt):
     """A prebuilt select: named bind parameters (no expanding IN) and literal values."""
 
     def __init__(self, stmt: Select) -> None:
         from cloudpos.db import UTCDateTime
 
-        self.stmt = stmt
+        super().__init__(stmt)
         self.keys = tuple(c.key for c in stmt.selected_columns)
         self._make = namedtuple("Row", self.keys, rename=True)._make  # type: ignore[misc]
         self._utc = tuple(i for i, c in enumerate(stmt.selected_columns) if isinstance(c.type, UTCDateTime))
-        self._pg: tuple[str, dict[str, Any]] | None = None
-
-    def _compiled(self, conn: Connection) -> tuple[str, dict[str, Any]]:
-        """The SQL in psycopg's paramstyle, and the statement's own values (literals become parameters)."""
-        if self._pg is None:
-            compiled = self.stmt.compile(dialect=conn.dialect)
-            assert compiled.positiontup is None, "named parameters only"
-            own = {name: bind.value for bind, name in compiled.bind_names.items() if not bind.required}
-            self._pg = (str(compiled), own)
-        return self._pg
 
     def all(self, conn: Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         if conn.dialect.name != "postgresql":
             return [self._make(r) for r in conn.execute(self.stmt, params)]
-        sql, own = self._compiled(conn)
-        cur: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cur.execute(sql, {**own, **params} if own else params)
-            rows = cur.fetchall()
-        finally:
-            cur.close()
+        rows = execute(conn, *self._values(conn, params))
         return [self._make(self._in_utc(r) if self._utc else r) for r in rows]
 
     def first(self, conn: Connection, params: dict[str, Any]) -> tuple[Any, ...] | None:
@@ -68,39 +90,13 @@ class Read:
         return values
 
 
-class Statement:
-    """A prebuilt INSERT / UPDATE / text statement, run as a `Read` is: compiled once per dialect; on PostgreSQL
-    on psycopg's cursor of the connection's transaction, the values passed through SQLAlchemy's own bind
-    processors (JSON, TypeDecorators), as an execution through SQLAlchemy would; elsewhere an ordinary
+class Statement(_Prebuilt):
+    """A prebuilt INSERT / UPDATE / text statement, run as a `Read` is; elsewhere than PostgreSQL an ordinary
     SQLAlchemy execution. `column_keys`: for an INSERT whose values come with each execution, its columns.
     Returns the RETURNING rows (plain tuples), [] without RETURNING."""
-
-    def __init__(self, stmt: Executable, column_keys: list[str] | None = None) -> None:
-        self.stmt, self.column_keys = stmt, column_keys
-        self._pg: tuple[str, dict[str, Any], dict[str, Any]] | None = None
-
-    def _compiled(self, conn: Connection) -> tuple[str, dict[str, Any], dict[str, Any]]:
-        if self._pg is None:
-            compiled = self.stmt.compile(dialect=conn.dialect, column_keys=self.column_keys)
-            assert compiled.positiontup is None, "named parameters only"
-            procs = dict(compiled._bind_processors)
-            assert not (compiled.insert_prefetch or compiled.update_prefetch), "give every defaulted column"
-            own = {name: bind.value for bind, name in compiled.bind_names.items() if not bind.required}
-            own = {k: procs[k](v) if k in procs else v for k, v in own.items()}
-            self._pg = (str(compiled), own, procs)
-        return self._pg
 
     def run(self, conn: Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         if conn.dialect.name != "postgresql":
             result = conn.execute(self.stmt, params)
             return [tuple(r) for r in result] if result.returns_rows else []
-        sql, own, procs = self._compiled(conn)
-        values = {k: procs[k](v) if k in procs and v is not None else v for k, v in params.items()}
-        if own:
-            values = {**own, **values}
-        cur: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cur.execute(sql, values)
-            return cur.fetchall() if cur.description is not None else []
-        finally:
-            cur.close()
+        return execute(conn, *self._values(conn, params))

@@ -41,3 +41,27 @@ def test_a_read_gives_what_sqlalchemy_gives(app):
     assert mapped["created_at"].isoformat() == "2026-11-27T23:59:58.123456+00:00"
     assert mapped["barcodes"] == ["6901234567892"] and mapped["double"] == 700 and mapped["sold_by_weight"] is False
     assert mapped["name"] == "可口可乐 330ml \"罐\"" and mapped["category_id"] is None
+
+
+def test_a_statement_raises_database_errors_as_sqlalchemy_does(app):
+    """A refused write on the driver's cursor is the IntegrityError SQLAlchemy would raise (with the driver's
+    error as .orig, which db.retrying reads for deadlocks), and the transaction rolls back as usual."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from cloudpos.fastread import Statement
+
+    tenant, made = uuid.uuid4(), datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    row = {"tenant_id": tenant, "id": uuid7(), "sku": "FR-2", "name": "雪碧", "category_id": None, "brand": "",
+           "unit": "瓶", "price": 300, "cost": 200, "tax_rate_bp": 1300, "spec": "", "sold_by_weight": False,
+           "status": "listed", "low_stock_threshold": None, "barcodes": [], "search_text": "xb", "version": 1,
+           "created_at": made, "updated_at": made}
+    add = Statement(insert(_P), list(row))
+    with app.state.engine.begin() as conn:
+        assert add.run(conn, row) == []
+    with app.state.sessionmaker() as db:
+        with pytest.raises(IntegrityError) as refused:
+            add.run(db.connection(), {**row, "id": uuid7()})  # the same SKU again
+        assert refused.value.orig is not None
+        db.rollback()
+        assert Read(_BY_SKU).first(db.connection(), {"tid": tenant, "sku": "FR-2"}).name == "雪碧"

@@ -21,8 +21,9 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+
+from cloudpos.fastread import execute
 
 _KEY = "audit.pending"  # on the pooled connection's info: list of (append statement, head statement)
 _MARKS = "audit.pending.savepoints"
@@ -58,17 +59,10 @@ def _send(conn: Connection) -> None:
     pending = conn.info.pop(_KEY, None)
     if not pending:
         return
-    cur: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        for (sql, params), head in pending:
-            cur.execute(sql, params)
-            if cur.fetchone() is None:  # the merchant's first event: make its chain head, then append
-                cur.execute(*head)
-                cur.execute(sql, params)
-    except conn.dialect.loaded_dbapi.Error as exc:  # as any statement's error: a DBAPIError with .orig
-        raise DBAPIError.instance(None, None, exc, conn.dialect.loaded_dbapi.Error) from exc
-    finally:
-        cur.close()
+    for (sql, params), head in pending:
+        if not execute(conn, sql, params):  # the merchant's first event: make its chain head, then append
+            execute(conn, *head)
+            execute(conn, sql, params)
 
 
 def flush(db: Session) -> None:

@@ -188,7 +188,7 @@ def lookup(db: Reader, actor: Actor, code: str, store_id: uuid.UUID | None = Non
 
 def resolve_id(db: Session, tenant_id: uuid.UUID, code: str) -> uuid.UUID | None:
     """Barcode, then scale label, then SKU → product id (any status)."""
-    code = domain.nfkc(code).replace(" ", "")
+    code = scanned(code)
     if not code:
         return None
     hit, _, _, _ = _resolve(db, tenant_id, code, None)

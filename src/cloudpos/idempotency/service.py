@@ -58,13 +58,12 @@ _KEYS = IdempotencyKey.__table__
 _WHERE = (_KEYS.c.tenant_id == bindparam("k_tenant"), _KEYS.c.scope == bindparam("k_scope"),
           _KEYS.c.key == bindparam("k_key"))
 # Built once (every sale runs these): the claim per dialect, the stored response as one UPDATE.
-_CLAIM = {name: ins(_KEYS).values(tenant_id=bindparam("k_tenant"), scope=bindparam("k_scope"), key=bindparam("k_key"),
-                                  request_hash=bindparam("k_hash"), status_code=0, response={},
-                                  created_at=bindparam("k_at"))
-          .on_conflict_do_nothing(index_elements=["tenant_id", "scope", "key"])
-          .returning(_KEYS.c.key)  # rowcount is not reliable for ON CONFLICT on every driver
-          for name, ins in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
-_CLAIM_RUN = {name: Statement(stmt) for name, stmt in _CLAIM.items()}  # cloudpos.fastread: one per sale
+_CLAIM = {name: Statement(  # cloudpos.fastread: every sale claims one
+    ins(_KEYS).values(tenant_id=bindparam("k_tenant"), scope=bindparam("k_scope"), key=bindparam("k_key"),
+                      request_hash=bindparam("k_hash"), status_code=0, response={}, created_at=bindparam("k_at"))
+    .on_conflict_do_nothing(index_elements=["tenant_id", "scope", "key"])
+    .returning(_KEYS.c.key))  # rowcount is not reliable for ON CONFLICT on every driver
+    for name, ins in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
 _REMEMBER = update(_KEYS).where(*_WHERE).values(status_code=bindparam("k_status"), response=bindparam("k_response"))
 
 
@@ -72,7 +71,7 @@ def claim(db: Session, tenant_id: uuid.UUID, scope: str, key: str, body: Any) ->
     """Reserve the key for this transaction, or raise Replay / Conflict."""
     digest = request_hash(body)
     conn = db.connection()
-    inserted = _CLAIM_RUN[conn.dialect.name].run(conn, {"k_tenant": tenant_id, "k_scope": scope, "k_key": key,
+    inserted = _CLAIM[conn.dialect.name].run(conn, {"k_tenant": tenant_id, "k_scope": scope, "k_key": key,
                                                         "k_hash": digest, "k_at": clock.now()})
     if inserted:
         return
