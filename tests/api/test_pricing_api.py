@@ -37,6 +37,26 @@ def test_quote_without_promotions_is_list_price(shop):
     assert sum(line["amount"] for line in body["lines"]) == body["total"]
 
 
+@pytest.mark.parametrize("count", [3, 41])
+def test_a_long_cart_is_priced_from_each_products_own_facts(shop, count):
+    """Carts up to 40 distinct products read their facts through a statement prebuilt per count, longer ones
+    through the expanding IN: both give every line its own product's price, name and store price."""
+    c, h = shop.client, shop.owner
+    made = []
+    for i in range(count):
+        own = [{"store_id": str(shop.store_id), "price": 999}] if i == count - 1 else []
+        r = c.post("/api/v1/products", headers=h, json={"sku": f"L{secrets.token_hex(3)}{i}", "name": f"长单商品{i}",
+                                                          "price": 100 + i, "cost": 50, "store_prices": own})
+        assert r.status_code == 201, r.text
+        made.append(r.json())
+    body = quote(shop, [{"product_id": p["id"]} for p in reversed(made)]).json()
+    by_product = {line["product_id"]: line for line in body["lines"]}
+    assert len(by_product) == count
+    for i, p in enumerate(made):
+        want = 999 if i == count - 1 else 100 + i
+        assert by_product[p["id"]]["amount"] == want and by_product[p["id"]]["name"] == f"长单商品{i}"
+
+
 def test_spend_save_promotion_applies_and_is_explained(shop):
     c, h = shop.client, shop.owner
     r = c.post("/api/v1/promotions", headers=h, json={

@@ -12,6 +12,7 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from cloudpos.catalog.models import Category, Product, StorePrice
+from cloudpos.fastread import Read
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,25 @@ class SaleFacts:
 _P, _C, _S = Product.__table__, Category.__table__, StorePrice.__table__
 # Built once with bound parameters and run as plain Core on the session's connection: selling calls this
 # for every quote and sale, and building the statement (and ORM entities) cost more than running it.
-_FACTS = (select(_P.c.id, _P.c.sku, _P.c.name, _P.c.unit, _P.c.price, _P.c.cost, _P.c.category_id, _P.c.brand,
-                 _P.c.sold_by_weight, _P.c.status, _P.c.low_stock_threshold, _C.c.path, _S.c.price.label("store_price"))
-          .select_from(_P.outerjoin(_C, and_(_C.c.tenant_id == _P.c.tenant_id, _C.c.id == _P.c.category_id))
-                       .outerjoin(_S, and_(_S.c.tenant_id == _P.c.tenant_id, _S.c.product_id == _P.c.id,
-                                           _S.c.store_id == bindparam("store", type_=_S.c.store_id.type))))
-          .where(_P.c.tenant_id == bindparam("tid"), _P.c.id.in_(bindparam("ids", expanding=True))))
+_FROM = (select(_P.c.id, _P.c.sku, _P.c.name, _P.c.unit, _P.c.price, _P.c.cost, _P.c.category_id, _P.c.brand,
+                _P.c.sold_by_weight, _P.c.status, _P.c.low_stock_threshold, _C.c.path, _S.c.price.label("store_price"))
+         .select_from(_P.outerjoin(_C, and_(_C.c.tenant_id == _P.c.tenant_id, _C.c.id == _P.c.category_id))
+                      .outerjoin(_S, and_(_S.c.tenant_id == _P.c.tenant_id, _S.c.product_id == _P.c.id,
+                                          _S.c.store_id == bindparam("store", type_=_S.c.store_id.type))))
+         .where(_P.c.tenant_id == bindparam("tid")))
+_FACTS = _FROM.where(_P.c.id.in_(bindparam("ids", expanding=True)))
+# Carts up to this many products read through a statement prebuilt for their count (cloudpos.fastread): the
+# same SQL an expanding IN renders, without SQLAlchemy's per-execution work; longer ones take the expanding IN.
+_PREBUILT_UP_TO = 40
+_BY_COUNT: dict[int, Read] = {}
+
+
+def _read_for(n: int) -> Read:
+    read = _BY_COUNT.get(n)
+    if read is None:
+        ids = [bindparam(f"id{k}", type_=_P.c.id.type) for k in range(n)]
+        read = _BY_COUNT[n] = Read(_FROM.where(_P.c.id.in_(ids)))
+    return read
 
 
 def sale_facts(db: Session, tenant_id: uuid.UUID, store_id: uuid.UUID | None,
@@ -48,7 +62,14 @@ def sale_facts(db: Session, tenant_id: uuid.UUID, store_id: uuid.UUID | None,
     unique = list(dict.fromkeys(ids))
     out: dict[uuid.UUID, SaleFacts] = {}
     db.flush()  # what an ORM query would have flushed first
-    for r in db.connection().execute(_FACTS, {"tid": tenant_id, "store": store_id, "ids": unique}):
+    conn = db.connection()
+    if len(unique) <= _PREBUILT_UP_TO:
+        params = {f"id{k}": v for k, v in enumerate(unique)}
+        params["tid"], params["store"] = tenant_id, store_id
+        rows = _read_for(len(unique)).all(conn, params)
+    else:
+        rows = list(conn.execute(_FACTS, {"tid": tenant_id, "store": store_id, "ids": unique}))
+    for r in rows:
         chain = [uuid.UUID(x) for x in (r.path or "").strip("/").split("/") if x]
         ancestors = tuple(reversed(chain[:-1]))
         out[r.id] = SaleFacts(r.id, r.sku, r.name, r.unit, r.store_price if r.store_price is not None else r.price,
