@@ -87,8 +87,10 @@ def _append_pg_statement(tails: Sequence[Tail]) -> Any:
 
 
 def _by_name(obj: Any) -> dict[str, Any]:
-    """A row's every column by name, as json_populate_record(set) reads it."""
-    return {c.name: getattr(obj, c.key) for c in type(obj).__table__.columns}
+    """A row's every column by name, as json_populate_record(set) reads it. `documents.write` gives plain
+    records whose attributes are exactly the columns (the tables' column names are their keys)."""
+    table = getattr(type(obj), "__table__", None)
+    return dict(vars(obj)) if table is None else {c.name: getattr(obj, c.key) for c in table.columns}
 
 
 def _json(value: Any) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import insert
@@ -59,8 +60,18 @@ _SALES, _LINES, _PAYMENTS = Sale.__table__, SaleLine.__table__, SalePayment.__ta
 _INSERT_LINES, _INSERT_PAYMENTS = insert(_LINES), insert(_PAYMENTS)
 
 
+_KEYS = {t.name: tuple(c.key for c in t.columns) for t in (_SALES, _LINES, _PAYMENTS)}
+
+
+def _record(table: Any, **values: Any) -> Any:
+    """A document row as a plain object, read like the mapped class (`sale.total`, `line.qty`) without the
+    ORM's instance bookkeeping: the tables are append-only, the rows go in as Core inserts and are never
+    kept in the session, so a mapped instance would only be built to be read."""
+    return SimpleNamespace(**{**dict.fromkeys(_KEYS[table.name]), **values})
+
+
 def _row(obj: Any, table: Any) -> dict[str, Any]:
-    return {c.key: getattr(obj, c.key) for c in table.columns}
+    return {k: getattr(obj, k) for k in _KEYS[table.name]}
 
 
 def write(db: Session, actor: Actor, store: Store | StoreFacts, *, kind: str, shift_id: uuid.UUID | None,
@@ -79,11 +90,12 @@ def write(db: Session, actor: Actor, store: Store | StoreFacts, *, kind: str, sh
 
     The store's chain head is locked from the receipt number to COMMIT, so the rows go in as plain Core
     inserts (every column given). On PostgreSQL, without `before_hash`, number, hash link, sale, lines and
-    payments are one statement (`chain.append_pg`). The returned Sale and its rows are not in the session's
-    identity map; `queries` serves the rows to the rest of the transaction (receipt, response)."""
+    payments are one statement (`chain.append_pg`). The returned sale and its rows are plain records with the
+    mapped classes' attributes (not in the session); `queries` serves the rows to the rest of the transaction
+    (receipt, response)."""
     now = clock.now()
     day = domain.business_day(now, store.timezone)
-    sale = Sale(tenant_id=actor.tenant_id, id=sale_id or uuid7(), kind=kind, original_id=original_id,
+    sale = _record(_SALES, tenant_id=actor.tenant_id, id=sale_id or uuid7(), kind=kind, original_id=original_id,
                 replaces_id=replaces_id, store_id=store.id, terminal_id=terminal_id, shift_id=shift_id,
                 cashier_id=actor.employee_id, cashier_name=actor.display_name, salesperson_id=salesperson_id,
                 member_id=member_id, receipt_seq=0, receipt_no="", business_day=day, currency="CNY",
@@ -117,7 +129,7 @@ def write(db: Session, actor: Actor, store: Store | StoreFacts, *, kind: str, sh
 
 
 def _lines(actor: Actor, sale: Sale, lines: list[LineDraft]) -> list[SaleLine]:
-    return [SaleLine(tenant_id=actor.tenant_id, sale_id=sale.id, line_no=i + 1, product_id=ln.product_id,
+    return [_record(_LINES, tenant_id=actor.tenant_id, sale_id=sale.id, line_no=i + 1, product_id=ln.product_id,
                      sku=ln.sku, name=ln.name, category_id=ln.category_id, qty=ln.qty, unit_price=ln.unit_price,
                      list_amount=ln.list_amount, discount=ln.discount, amount=ln.amount, unit_cost=ln.unit_cost,
                      is_gift=int(ln.is_gift), original_line_no=ln.original_line_no, discounts=ln.discounts or [])
@@ -125,7 +137,7 @@ def _lines(actor: Actor, sale: Sale, lines: list[LineDraft]) -> list[SaleLine]:
 
 
 def _payments(actor: Actor, sale: Sale, payments: list[PaymentDraft]) -> list[SalePayment]:
-    return [SalePayment(tenant_id=actor.tenant_id, sale_id=sale.id, seq=i + 1, method=p.method, amount=p.amount,
+    return [_record(_PAYMENTS, tenant_id=actor.tenant_id, sale_id=sale.id, seq=i + 1, method=p.method, amount=p.amount,
                         tendered=p.tendered, payment_id=p.payment_id, reference=p.reference,
                         card_brand=p.card_brand, card_last4=p.card_last4, approval_code=p.approval_code)
             for i, p in enumerate(payments)]
