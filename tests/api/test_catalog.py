@@ -318,3 +318,49 @@ def test_a_plain_scan_is_read_with_its_caller_and_only_ever_in_the_callers_tenan
     client.post("/api/v1/auth/logout", headers=merchant.owner)
     r = client.get("/api/v1/products/lookup", headers=merchant.owner, params={"code": code})
     assert r.status_code == 401 and "我的可乐" not in r.text
+
+
+def test_a_scale_label_is_read_with_its_caller_once_the_tills_tenant_is_known(client, merchant, other_merchant,
+                                                                              backend, monkeypatch):
+    """Once a token has checked out and its tenant's scale rules are cached, a scale label's item codes are read
+    with the caller too (one statement on PostgreSQL). Only ever the caller's tenant: another merchant's product
+    with the same PLU is never the answer; a label whose item code is a SKU still resolves by its SKU."""
+    from sqlalchemy import event
+
+    from cloudpos import fastread
+
+    rule = {"prefix": "2", "item_code_length": 5, "value_kind": "price", "value_length": 5}
+    for m in (merchant, other_merchant):
+        assert client.post("/api/v1/scale-barcode-rules", headers=m.owner, json=rule).status_code == 201
+    mine = make_product(merchant, name="散装核桃", barcodes=["31234"], price=4000, unit="千克", sold_by_weight=True)
+    make_product(other_merchant, name="别人的核桃", barcodes=["31234"], price=100, unit="千克", sold_by_weight=True)
+    by_sku = make_product(merchant, name="散装红枣", sku="41234", price=2500, unit="千克", sold_by_weight=True)
+    label = domain.make_scale_code(SCALE, "31234", 1234)
+    statements: list[str] = []  # on the driver's cursor (fastread, PostgreSQL) or through SQLAlchemy
+    real = fastread.execute
+
+    def counted(conn, sql, values):
+        statements.append(sql)
+        return real(conn, sql, values)
+
+    def through_sqlalchemy(_conn, _cursor, sql, *_a):
+        statements.append(sql)
+
+    def scan(m, code):
+        return client.get("/api/v1/products/lookup", headers=m.owner, params={"code": code})
+
+    assert scan(merchant, label).status_code == 200  # the token's tenant and its rules now known
+    monkeypatch.setattr(fastread, "execute", counted)
+    event.listen(client.app.state.auth_engine, "before_cursor_execute", through_sqlalchemy)
+    try:
+        r = scan(merchant, label).json()
+    finally:
+        event.remove(client.app.state.auth_engine, "before_cursor_execute", through_sqlalchemy)
+    assert (r["product"]["id"], r["matched_by"], r["amount"]) == (mine["id"], "scale", 1234)
+    assert len(statements) == (1 if backend == "postgresql" else 2), statements
+    assert scan(other_merchant, label).json()["product"]["name"] == "别人的核桃"
+    r = scan(other_merchant, label).json()
+    assert r["product"]["name"] == "别人的核桃" and r["amount"] == 1234
+    r = scan(merchant, domain.make_scale_code(SCALE, "41234", 800)).json()
+    assert (r["product"]["id"], r["matched_by"], r["amount"]) == (by_sku["id"], "scale", 800)
+    assert scan(merchant, domain.make_scale_code(SCALE, "59999", 800)).json()["code"] == "unknown_code"

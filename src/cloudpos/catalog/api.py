@@ -38,9 +38,10 @@ router = APIRouter(tags=["catalog"])
 
 # --- the scanner (declared first: FastAPI tries a router's routes in order) ---------------------
 
-def _scan_with_caller(request: Request) -> tuple[Any, dict[str, Any]] | None:
-    """The scanned code's plain-barcode read, read together with the caller (web.deps prefetch): a scan is then
-    one statement on PostgreSQL. Input that validation will refuse is not read ahead."""
+def _scan_with_caller(request: Request, tenant_hint: uuid.UUID | None) -> tuple[Any, dict[str, Any]] | None:
+    """The scanned code's barcode read, read together with the caller (web.deps prefetch): a scan is then one
+    statement on PostgreSQL. With the tenant the caller's token had before (`tenant_hint`), a scale label's
+    item codes are read in it too. Input that validation will refuse is not read ahead."""
     code, store = request.query_params.get("code"), request.query_params.get("store_id")
     if not code or len(code) > 64:
         return None
@@ -48,7 +49,7 @@ def _scan_with_caller(request: Request) -> tuple[Any, dict[str, Any]] | None:
         store_id = uuid.UUID(store) if store else None
     except ValueError:
         return None
-    return service.scan_prefetch(code, store_id)
+    return service.scan_prefetch(code, store_id, tenant_hint)
 
 
 @lean_get(router, "/products/lookup", response_model=LookupOut)

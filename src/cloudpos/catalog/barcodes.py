@@ -12,7 +12,7 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, bindparam, event, select
+from sqlalchemy import and_, bindparam, case, event, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -34,10 +34,11 @@ _BY_CODE = (select(*_P.c, _S.c.price.label("store_price"))
             .select_from(_B.join(_P, and_(_P.c.tenant_id == _B.c.tenant_id, _P.c.id == _B.c.product_id))
                          .outerjoin(_S, _STORE_JOIN))
             .where(_B.c.tenant_id == bindparam("tid"), _B.c.code == bindparam("code")))
-_BY_CODES = (select(*_P.c, _S.c.price.label("store_price"), _B.c.code.label("matched_code"))
-             .select_from(_B.join(_P, and_(_P.c.tenant_id == _B.c.tenant_id, _P.c.id == _B.c.product_id))
-                          .outerjoin(_S, _STORE_JOIN))
-             .where(_B.c.tenant_id == bindparam("tid"), _B.c.code.in_(bindparam("codes", expanding=True))))
+_CODES_OF_TENANT = (select(*_P.c, _S.c.price.label("store_price"), _B.c.code.label("matched_code"))
+                    .select_from(_B.join(_P, and_(_P.c.tenant_id == _B.c.tenant_id, _P.c.id == _B.c.product_id))
+                                 .outerjoin(_S, _STORE_JOIN))
+                    .where(_B.c.tenant_id == bindparam("tid")))
+_BY_CODES = _CODES_OF_TENANT.where(_B.c.code.in_(bindparam("codes", expanding=True)))
 _BY_SKU = (select(*_P.c, _S.c.price.label("store_price"))
            .select_from(_P.outerjoin(_S, _STORE_JOIN))
            .where(_P.c.tenant_id == bindparam("tid"), _P.c.sku == bindparam("code")))
@@ -122,17 +123,14 @@ def _resolve(db: Reader, tid: uuid.UUID, code: str, store_id: uuid.UUID | None, 
     """(product row, matched_by, scale reading, rule id): a barcode, else a scale label (the tenant's
     rules in order; the item code is a barcode — the scale's PLU — or a SKU), else a SKU. Every
     barcode candidate is looked up in one query."""
-    readings: list[tuple[uuid.UUID, domain.ScaleReading]] = []
-    if code.isdigit():
-        for rule_id, fmt in scale_rules(db, tid):
-            reading = domain.parse_scale(code, fmt)
-            if reading is not None:
-                readings.append((rule_id, reading))
-    candidates = [code]
-    for _, reading in readings:
-        candidates.extend(c for c in _item_codes(reading.item_code) if c not in candidates)
-    if candidates == [code] and prefetched is not None and prefetched[0] == {"code": code, "store": store_id}:
+    readings = _scale_readings(code, scale_rules(db, tid)) if code.isdigit() else []
+    candidates = _candidates(code, readings)
+    if prefetched is not None and candidates == [code] and prefetched[0] == {"code": code, "store": store_id}:
         hits = {code: _BY_CODE_READ.mapping(prefetched[1])} if prefetched[1] is not None else {}
+    elif prefetched is not None and len(candidates) > 1 and prefetched[0] == _first_of_params(candidates, store_id):
+        # the first candidate that is a barcode: every one before it is none, and resolving never looks past it
+        row = _first_of(len(candidates)).mapping(prefetched[1]) if prefetched[1] is not None else None
+        hits = {row["matched_code"]: row} if row is not None else {}
     else:
         hits = _by_codes(db, tid, candidates, store_id)
     if code in hits:
@@ -151,10 +149,56 @@ def scanned(code: str) -> str:
     return code if code.isascii() and code.isalnum() else domain.nfkc(code).replace(" ", "")
 
 
-def prefetch_params(code: str, store_id: uuid.UUID | None) -> tuple[Read, dict[str, Any]]:
-    """The plain-barcode read of a scan, to be read with the caller (web.deps prefetch) and handed back to
-    `lookup` as `prefetched`."""
-    return _BY_CODE_READ, {"code": scanned(code), "store": store_id}
+_FIRST_OF: dict[int, Read] = {}
+
+
+def _first_of(n: int) -> Read:
+    """The product of the first of n candidate codes (c0 … cn-1, in the order a scan resolves them) that is a
+    barcode, with the code it matched."""
+    read = _FIRST_OF.get(n)
+    if read is None:
+        codes = [bindparam(f"c{i}", type_=_B.c.code.type) for i in range(n)]
+        read = _FIRST_OF[n] = Read(
+            _CODES_OF_TENANT.where(_B.c.code.in_(codes))
+            .order_by(case(*[(_B.c.code == c, i) for i, c in enumerate(codes)], else_=n)).limit(1))
+    return read
+
+
+def _cached_rules(tenant_id: uuid.UUID) -> Rules | None:
+    hit = _rules_cache.get(tenant_id)
+    return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+
+def _scale_readings(code: str, rules: Rules) -> list[tuple[uuid.UUID, domain.ScaleReading]]:
+    if not code.isdigit():
+        return []
+    return [(rule_id, reading) for rule_id, fmt in rules if (reading := domain.parse_scale(code, fmt)) is not None]
+
+
+def _candidates(code: str, readings: list[tuple[uuid.UUID, domain.ScaleReading]]) -> list[str]:
+    """The codes a scan looks up as barcodes, in the order it resolves them: the code, then each fitting rule's
+    item codes."""
+    out = [code]
+    for _, reading in readings:
+        out.extend(c for c in _item_codes(reading.item_code) if c not in out)
+    return out
+
+
+def _first_of_params(candidates: list[str], store_id: uuid.UUID | None) -> dict[str, Any]:
+    return {"store": store_id, **{f"c{i}": c for i, c in enumerate(candidates)}}
+
+
+def prefetch_params(code: str, store_id: uuid.UUID | None, tenant_id: uuid.UUID | None = None
+                    ) -> tuple[Read, dict[str, Any]]:
+    """The barcode read of a scan, to be read with the caller (web.deps prefetch) and handed back to `lookup`
+    as `prefetched`. With the caller's tenant known beforehand and its scale rules cached, a scale label's
+    item codes are candidates too (the first that is a barcode is read)."""
+    code = scanned(code)
+    rules = _cached_rules(tenant_id) if tenant_id is not None else None
+    candidates = _candidates(code, _scale_readings(code, rules)) if rules else [code]
+    if len(candidates) == 1:
+        return _BY_CODE_READ, {"code": code, "store": store_id}
+    return _first_of(len(candidates)), _first_of_params(candidates, store_id)
 
 
 def lookup(db: Reader, actor: Actor, code: str, store_id: uuid.UUID | None = None, prefetched: Any = None

@@ -6,6 +6,7 @@ Every route depends on exactly one of `public()`, `authenticated()` or `requires
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from cloudpos.auth import service as auth
+from cloudpos.auth.passwords import token_hash
 from cloudpos.context import Actor
 from cloudpos.errors import Forbidden, Unauthorized
 
@@ -65,7 +67,13 @@ def _actor(request: Request, db: Session) -> Actor:
     return _remember(request, actor, how)
 
 
-Prefetch = Callable[[Request], "tuple[Any, dict[str, Any]] | None"]
+Prefetch = Callable[[Request, "uuid.UUID | None"], "tuple[Any, dict[str, Any]] | None"]
+
+# The tenant each token checked out for (by the token's hash), so that a prefetch can be shaped for the
+# caller's tenant before the caller is read (e.g. the tenant's scale-label rules, cached per process). Only
+# a hint: the prefetched read always runs for the tenant of the session it is read with.
+_TENANT_OF: dict[str, uuid.UUID] = {}
+_TENANT_HINTS_MAX = 50_000
 
 
 class OnDemand:
@@ -100,7 +108,8 @@ async def _actor_on_loop(request: Request, db: Session | None, prefetch: Prefetc
     if (cached := getattr(request.state, "actor", None)) is not None:
         return cached
     token, how = _caller_token(request)
-    wanted = prefetch(request) if prefetch is not None else None
+    hashed = token_hash(token) if prefetch is not None and token else ""
+    wanted = prefetch(request, _TENANT_OF.get(hashed)) if prefetch is not None else None
     with request.app.state.auth_engine.connect() as conn:
         if wanted is None:
             row = auth.read_session(conn, token)
@@ -110,6 +119,10 @@ async def _actor_on_loop(request: Request, db: Session | None, prefetch: Prefetc
     request.state.session_row = row
     if wanted is not None:
         request.state.prefetched = (wanted[1], extra)
+    if hashed and _TENANT_OF.get(hashed) != actor.tenant_id:
+        if len(_TENANT_OF) >= _TENANT_HINTS_MAX:
+            _TENANT_OF.clear()
+        _TENANT_OF[hashed] = actor.tenant_id
     if db is not None:
         auth.bind_session(db, row)
     if auth.needs_touch(row):
