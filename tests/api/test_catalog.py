@@ -293,7 +293,8 @@ def test_a_plain_scan_is_read_with_its_caller_and_only_ever_in_the_callers_tenan
                                                                                    backend, monkeypatch):
     """The scanner's route reads a plain barcode together with the caller (web.deps prefetch): one statement on
     PostgreSQL. The product read is the token's tenant's; a token that no longer works gets a 401, never the
-    product; a scale label or SKU still takes its own read."""
+    product. A SKU typed at the till, or a code that is nothing, is answered by the same read (barcode first,
+    then SKU)."""
     from cloudpos import fastread
 
     code = ean()
@@ -314,7 +315,13 @@ def test_a_plain_scan_is_read_with_its_caller_and_only_ever_in_the_callers_tenan
     assert r.json()["product"]["name"] == "别人的可乐"
     reads.clear()
     r = client.get("/api/v1/products/lookup", headers=merchant.owner, params={"code": mine["sku"]})
-    assert r.json()["matched_by"] == "sku" and len(reads) == (2 if backend == "postgresql" else 3)
+    assert r.json()["matched_by"] == "sku" and len(reads) == (1 if backend == "postgresql" else 2)
+    reads.clear()
+    r = client.get("/api/v1/products/lookup", headers=merchant.owner, params={"code": "NO-SUCH-CODE"})
+    assert r.json()["code"] == "unknown_code" and len(reads) == (1 if backend == "postgresql" else 2)
+    both = make_product(merchant, barcodes=[mine["sku"]], price=120, name="条码即别人的SKU")
+    r = client.get("/api/v1/products/lookup", headers=merchant.owner, params={"code": mine["sku"]})
+    assert (r.json()["matched_by"], r.json()["product"]["id"]) == ("barcode", both["id"])  # a barcode wins
     client.post("/api/v1/auth/logout", headers=merchant.owner)
     r = client.get("/api/v1/products/lookup", headers=merchant.owner, params={"code": code})
     assert r.status_code == 401 and "我的可乐" not in r.text

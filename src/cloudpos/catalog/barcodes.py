@@ -12,7 +12,7 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, event, select
+from sqlalchemy import and_, bindparam, case, event, literal, select, union_all
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -82,6 +82,9 @@ def _forget_rules(db: Session, tenant_id: uuid.UUID) -> None:
 
 
 _BY_CODE_READ, _BY_SKU_READ = Read(_BY_CODE), Read(_BY_SKU)  # cloudpos.fastread: the scan's own read
+# A plain code's barcode, else its SKU (`by_sku` 0 / 1): what a scan that is no scale label resolves to, in one read.
+_CODE_OR_SKU_READ = Read(union_all(_BY_CODE.add_columns(literal(0).label("by_sku")),
+                                   _BY_SKU.add_columns(literal(1).label("by_sku"))).order_by("by_sku").limit(1))
 
 
 def _row(db: Reader, read: Read, tenant_id: uuid.UUID, code: str, store_id: uuid.UUID | None) -> Hit | None:
@@ -126,8 +129,12 @@ def _resolve(db: Reader, tid: uuid.UUID, code: str, store_id: uuid.UUID | None, 
     readings = _scale_readings(code, scale_rules(db, tid)) if code.isdigit() else []
     candidates = _candidates(code, readings)
     if prefetched is not None and candidates == [code] and prefetched[0] == {"code": code, "store": store_id}:
-        hits = {code: _BY_CODE_READ.mapping(prefetched[1])} if prefetched[1] is not None else {}
-    elif prefetched is not None and len(candidates) > 1 and prefetched[0] == _first_of_params(candidates, store_id):
+        # the code's barcode, else its SKU: all a scan that is no scale label can resolve to
+        row = _CODE_OR_SKU_READ.mapping(prefetched[1]) if prefetched[1] is not None else None
+        if row is None:
+            return None, "sku", None, None
+        return row, "sku" if row["by_sku"] else "barcode", None, None
+    if prefetched is not None and len(candidates) > 1 and prefetched[0] == _first_of_params(candidates, store_id):
         # the first candidate that is a barcode: every one before it is none, and resolving never looks past it
         row = _first_of(len(candidates)).mapping(prefetched[1]) if prefetched[1] is not None else None
         hits = {row["matched_code"]: row} if row is not None else {}
@@ -197,7 +204,7 @@ def prefetch_params(code: str, store_id: uuid.UUID | None, tenant_id: uuid.UUID 
     rules = _cached_rules(tenant_id) if tenant_id is not None else None
     candidates = _candidates(code, _scale_readings(code, rules)) if rules else [code]
     if len(candidates) == 1:
-        return _BY_CODE_READ, {"code": code, "store": store_id}
+        return _CODE_OR_SKU_READ, {"code": code, "store": store_id}
     return _first_of(len(candidates)), _first_of_params(candidates, store_id)
 
 
