@@ -13,9 +13,11 @@ results.
 from __future__ import annotations
 
 from collections import namedtuple
+from collections.abc import Callable
 from datetime import UTC
 from typing import Any
 
+from sqlalchemy import BindParameter, bindparam
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable, Select
@@ -100,3 +102,23 @@ class Statement(_Prebuilt):
             result = conn.execute(self.stmt, params)
             return [tuple(r) for r in result] if result.returns_rows else []
         return execute(conn, *self._values(conn, params))
+
+
+class ReadsByCount:
+    """One select over n values (`column IN (:<prefix>0, …, :<prefix>n-1)`, built by `build` from the n bind
+    parameters), prebuilt as a `Read` per n: the SQL an expanding IN renders, so the database's prepared plans
+    are the same, without SQLAlchemy's per-execution work."""
+
+    def __init__(self, prefix: str, type_: Any, build: Callable[[list[BindParameter[Any]]], Select]) -> None:
+        self._prefix, self._type, self._build = prefix, type_, build
+        self._reads: dict[int, Read] = {}
+
+    def read(self, n: int) -> Read:
+        read = self._reads.get(n)
+        if read is None:
+            binds = [bindparam(f"{self._prefix}{i}", type_=self._type) for i in range(n)]
+            read = self._reads[n] = Read(self._build(binds))
+        return read
+
+    def params(self, values: list[Any]) -> dict[str, Any]:
+        return {f"{self._prefix}{i}": v for i, v in enumerate(values)}

@@ -239,7 +239,11 @@ _BY_TOKEN_READ = Read(_BY_TOKEN)
 def read_session(conn: Connection, token: str) -> SessionRow | None:
     """The session behind a token (alive or not), or None. Plain Core on any connection (cloudpos.fastread on
     PostgreSQL: this runs on every API request)."""
-    r = _BY_TOKEN_READ.first(conn, {"token_hash": token_hash(token)})
+    return _session_by_hash(conn, token_hash(token))
+
+
+def _session_by_hash(conn: Connection, hashed: str) -> SessionRow | None:
+    r = _BY_TOKEN_READ.first(conn, {"token_hash": hashed})
     return None if r is None else _session_row(r)
 
 
@@ -261,14 +265,14 @@ def with_caller(read: Read) -> Read:
     return _WITH_CALLER[id(read)]
 
 
-def read_session_and(conn: Connection, token: str, read: Read, params: dict[str, Any]
+def read_session_and(conn: Connection, hashed: str, read: Read, params: dict[str, Any]
                      ) -> tuple[SessionRow | None, tuple[Any, ...] | None]:
-    """The session behind a token and `read`'s row for the token's tenant (None when it found none): on
-    PostgreSQL one statement (`with_caller`); elsewhere the two reads in turn."""
+    """The session behind a token (given as its `token_hash`) and `read`'s row for the token's tenant (None
+    when it found none): on PostgreSQL one statement (`with_caller`); elsewhere the two reads in turn."""
     if conn.dialect.name != "postgresql":
-        row = read_session(conn, token)
+        row = _session_by_hash(conn, hashed)
         return row, (read.first(conn, {**params, "tid": row.tenant_id}) if row is not None else None)
-    r = with_caller(read).first(conn, {**params, "token_hash": token_hash(token)})
+    r = with_caller(read).first(conn, {**params, "token_hash": hashed})
     if r is None:
         return None, None
     n = len(_BY_TOKEN.selected_columns)

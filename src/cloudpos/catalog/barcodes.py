@@ -23,7 +23,7 @@ from cloudpos.catalog.schemas import LookupOut, ProductOut, ScaleRuleIn, ScaleRu
 from cloudpos.context import Actor
 from cloudpos.db import use_case
 from cloudpos.errors import Conflict, FieldError, Invalid, NotFound
-from cloudpos.fastread import Read
+from cloudpos.fastread import Read, ReadsByCount
 from cloudpos.i18n import N_
 
 # The hot path's statements are built once (bound parameters), run on the session's connection as
@@ -62,15 +62,19 @@ Rules = tuple[tuple[uuid.UUID, domain.ScaleFormat], ...]
 _rules_cache: dict[uuid.UUID, tuple[float, Rules]] = {}
 
 
-def scale_rules(db: Reader, tenant_id: uuid.UUID) -> Rules:
-    now = time.monotonic()
+def _cached_rules(tenant_id: uuid.UUID) -> Rules | None:
     hit = _rules_cache.get(tenant_id)
-    if hit is not None and hit[0] > now:
-        return hit[1]
+    return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+
+def scale_rules(db: Reader, tenant_id: uuid.UUID) -> Rules:
+    cached = _cached_rules(tenant_id)
+    if cached is not None:
+        return cached
     rules = tuple((r.id, domain.ScaleFormat(r.prefix, r.total_length, r.item_code_length, r.value_kind,
                                              r.value_length, r.check_digit))
                   for r in _conn(db).execute(_RULES, {"tid": tenant_id}))
-    _rules_cache[tenant_id] = (now + RULES_TTL, rules)
+    _rules_cache[tenant_id] = (time.monotonic() + RULES_TTL, rules)
     return rules
 
 
@@ -136,7 +140,7 @@ def _resolve(db: Reader, tid: uuid.UUID, code: str, store_id: uuid.UUID | None, 
         return row, "sku" if row["by_sku"] else "barcode", None, None
     if prefetched is not None and len(candidates) > 1 and prefetched[0] == _first_of_params(candidates, store_id):
         # the first candidate that is a barcode: every one before it is none, and resolving never looks past it
-        row = _first_of(len(candidates)).mapping(prefetched[1]) if prefetched[1] is not None else None
+        row = _FIRST_OF.read(len(candidates)).mapping(prefetched[1]) if prefetched[1] is not None else None
         hits = {row["matched_code"]: row} if row is not None else {}
     else:
         hits = _by_codes(db, tid, candidates, store_id)
@@ -156,24 +160,10 @@ def scanned(code: str) -> str:
     return code if code.isascii() and code.isalnum() else domain.nfkc(code).replace(" ", "")
 
 
-_FIRST_OF: dict[int, Read] = {}
-
-
-def _first_of(n: int) -> Read:
-    """The product of the first of n candidate codes (c0 … cn-1, in the order a scan resolves them) that is a
-    barcode, with the code it matched."""
-    read = _FIRST_OF.get(n)
-    if read is None:
-        codes = [bindparam(f"c{i}", type_=_B.c.code.type) for i in range(n)]
-        read = _FIRST_OF[n] = Read(
-            _CODES_OF_TENANT.where(_B.c.code.in_(codes))
-            .order_by(case(*[(_B.c.code == c, i) for i, c in enumerate(codes)], else_=n)).limit(1))
-    return read
-
-
-def _cached_rules(tenant_id: uuid.UUID) -> Rules | None:
-    hit = _rules_cache.get(tenant_id)
-    return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+# The product of the first of n candidate codes (c0 … cn-1, in the order a scan resolves them) that is a
+# barcode, with the code it matched.
+_FIRST_OF = ReadsByCount("c", _B.c.code.type, lambda codes: _CODES_OF_TENANT.where(_B.c.code.in_(codes)).order_by(
+    case(*[(_B.c.code == c, i) for i, c in enumerate(codes)], else_=len(codes))).limit(1))
 
 
 def _scale_readings(code: str, rules: Rules) -> list[tuple[uuid.UUID, domain.ScaleReading]]:
@@ -192,7 +182,7 @@ def _candidates(code: str, readings: list[tuple[uuid.UUID, domain.ScaleReading]]
 
 
 def _first_of_params(candidates: list[str], store_id: uuid.UUID | None) -> dict[str, Any]:
-    return {"store": store_id, **{f"c{i}": c for i, c in enumerate(candidates)}}
+    return {"store": store_id, **_FIRST_OF.params(candidates)}
 
 
 def prefetch_params(code: str, store_id: uuid.UUID | None, tenant_id: uuid.UUID | None = None
@@ -205,7 +195,7 @@ def prefetch_params(code: str, store_id: uuid.UUID | None, tenant_id: uuid.UUID 
     candidates = _candidates(code, _scale_readings(code, rules)) if rules else [code]
     if len(candidates) == 1:
         return _CODE_OR_SKU_READ, {"code": code, "store": store_id}
-    return _first_of(len(candidates)), _first_of_params(candidates, store_id)
+    return _FIRST_OF.read(len(candidates)), _first_of_params(candidates, store_id)
 
 
 def lookup(db: Reader, actor: Actor, code: str, store_id: uuid.UUID | None = None, prefetched: Any = None

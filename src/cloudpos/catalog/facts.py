@@ -12,7 +12,7 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from cloudpos.catalog.models import Category, Product, StorePrice
-from cloudpos.fastread import Read
+from cloudpos.fastread import ReadsByCount
 
 
 @dataclass(frozen=True)
@@ -41,18 +41,10 @@ _FROM = (select(_P.c.id, _P.c.sku, _P.c.name, _P.c.unit, _P.c.price, _P.c.cost, 
                                           _S.c.store_id == bindparam("store", type_=_S.c.store_id.type))))
          .where(_P.c.tenant_id == bindparam("tid")))
 _FACTS = _FROM.where(_P.c.id.in_(bindparam("ids", expanding=True)))
-# Carts up to this many products read through a statement prebuilt for their count (cloudpos.fastread): the
-# same SQL an expanding IN renders, without SQLAlchemy's per-execution work; longer ones take the expanding IN.
+# Carts up to this many products read through a statement prebuilt for their count (cloudpos.fastread);
+# longer ones take the expanding IN.
 _PREBUILT_UP_TO = 40
-_BY_COUNT: dict[int, Read] = {}
-
-
-def _read_for(n: int) -> Read:
-    read = _BY_COUNT.get(n)
-    if read is None:
-        ids = [bindparam(f"id{k}", type_=_P.c.id.type) for k in range(n)]
-        read = _BY_COUNT[n] = Read(_FROM.where(_P.c.id.in_(ids)))
-    return read
+_BY_COUNT = ReadsByCount("id", _P.c.id.type, lambda ids: _FROM.where(_P.c.id.in_(ids)))
 
 
 def sale_facts(db: Session, tenant_id: uuid.UUID, store_id: uuid.UUID | None,
@@ -64,9 +56,8 @@ def sale_facts(db: Session, tenant_id: uuid.UUID, store_id: uuid.UUID | None,
     db.flush()  # what an ORM query would have flushed first
     conn = db.connection()
     if len(unique) <= _PREBUILT_UP_TO:
-        params = {f"id{k}": v for k, v in enumerate(unique)}
-        params["tid"], params["store"] = tenant_id, store_id
-        rows = _read_for(len(unique)).all(conn, params)
+        rows = _BY_COUNT.read(len(unique)).all(conn, {"tid": tenant_id, "store": store_id,
+                                                      **_BY_COUNT.params(unique)})
     else:
         rows = list(conn.execute(_FACTS, {"tid": tenant_id, "store": store_id, "ids": unique}))
     for r in rows:

@@ -96,12 +96,12 @@ def write(db: Session, actor: Actor, store: Store | StoreFacts, *, kind: str, sh
     now = clock.now()
     day = domain.business_day(now, store.timezone)
     sale = _record(_SALES, tenant_id=actor.tenant_id, id=sale_id or uuid7(), kind=kind, original_id=original_id,
-                replaces_id=replaces_id, store_id=store.id, terminal_id=terminal_id, shift_id=shift_id,
-                cashier_id=actor.employee_id, cashier_name=actor.display_name, salesperson_id=salesperson_id,
-                member_id=member_id, receipt_seq=0, receipt_no="", business_day=day, currency="CNY",
-                subtotal=subtotal, discount_total=discount_total, total=total, cash_rounding=cash_rounding,
-                paid=paid, change=change, pricing=pricing or {}, note=note, client_ref=client_ref, created_at=now,
-                prev_hash="", hash="", points_earned=points_earned, points_redeemed=points_redeemed)
+                   replaces_id=replaces_id, store_id=store.id, terminal_id=terminal_id, shift_id=shift_id,
+                   cashier_id=actor.employee_id, cashier_name=actor.display_name, salesperson_id=salesperson_id,
+                   member_id=member_id, receipt_seq=0, receipt_no="", business_day=day, currency="CNY",
+                   subtotal=subtotal, discount_total=discount_total, total=total, cash_rounding=cash_rounding,
+                   paid=paid, change=change, pricing=pricing or {}, note=note, client_ref=client_ref, created_at=now,
+                   prev_hash="", hash="", points_earned=points_earned, points_redeemed=points_redeemed)
     if before_hash is None and db.get_bind().dialect.name == "postgresql":
         rows, pays = _lines(actor, sale, lines), _payments(actor, sale, payments)
         queries.remember_written(db, sale.id, rows, pays)
@@ -130,14 +130,14 @@ def write(db: Session, actor: Actor, store: Store | StoreFacts, *, kind: str, sh
 
 def _lines(actor: Actor, sale: Sale, lines: list[LineDraft]) -> list[SaleLine]:
     return [_record(_LINES, tenant_id=actor.tenant_id, sale_id=sale.id, line_no=i + 1, product_id=ln.product_id,
-                     sku=ln.sku, name=ln.name, category_id=ln.category_id, qty=ln.qty, unit_price=ln.unit_price,
-                     list_amount=ln.list_amount, discount=ln.discount, amount=ln.amount, unit_cost=ln.unit_cost,
-                     is_gift=int(ln.is_gift), original_line_no=ln.original_line_no, discounts=ln.discounts or [])
+                    sku=ln.sku, name=ln.name, category_id=ln.category_id, qty=ln.qty, unit_price=ln.unit_price,
+                    list_amount=ln.list_amount, discount=ln.discount, amount=ln.amount, unit_cost=ln.unit_cost,
+                    is_gift=int(ln.is_gift), original_line_no=ln.original_line_no, discounts=ln.discounts or [])
             for i, ln in enumerate(lines)]
 
 
 def _payments(actor: Actor, sale: Sale, payments: list[PaymentDraft]) -> list[SalePayment]:
     return [_record(_PAYMENTS, tenant_id=actor.tenant_id, sale_id=sale.id, seq=i + 1, method=p.method, amount=p.amount,
-                        tendered=p.tendered, payment_id=p.payment_id, reference=p.reference,
-                        card_brand=p.card_brand, card_last4=p.card_last4, approval_code=p.approval_code)
+                    tendered=p.tendered, payment_id=p.payment_id, reference=p.reference,
+                    card_brand=p.card_brand, card_last4=p.card_last4, approval_code=p.approval_code)
             for i, p in enumerate(payments)]

@@ -108,13 +108,13 @@ async def _actor_on_loop(request: Request, db: Session | None, prefetch: Prefetc
     if (cached := getattr(request.state, "actor", None)) is not None:
         return cached
     token, how = _caller_token(request)
-    hashed = token_hash(token) if prefetch is not None and token else ""
+    hashed = token_hash(token) if prefetch is not None else ""
     wanted = prefetch(request, _TENANT_OF.get(hashed)) if prefetch is not None else None
     with request.app.state.auth_engine.connect() as conn:
         if wanted is None:
             row = auth.read_session(conn, token)
         else:
-            row, extra = auth.read_session_and(conn, token, *wanted)
+            row, extra = auth.read_session_and(conn, hashed, *wanted)
     actor = auth.check_session(row, ip=client_ip(request), request_id=getattr(request.state, "request_id", ""))
     request.state.session_row = row
     if wanted is not None:
