@@ -1,11 +1,14 @@
 """What the benchmarks share: a real uvicorn server in a thread (httptools and uvloop, as `cloudpos serve`
-runs), scratch databases, the Server-Timing figure, unique EAN-13 codes, and how fast the machine is."""
+runs) or `cloudpos serve` itself in a process of its own, scratch databases, the Server-Timing figure, unique
+EAN-13 codes, and how fast the machine is."""
 
 from __future__ import annotations
 
 import os
 import random
 import re
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -22,6 +25,41 @@ def live(app) -> Iterator[str]:
         yield running.url
     finally:
         running.stop()
+
+
+@contextmanager
+def served(db_url: str, var_dir: Path) -> Iterator[str]:
+    """`cloudpos serve` on `db_url` in a process of its own, as a store runs it: the load generator does not
+    share the server's interpreter (in a thread it competes with the server for the GIL, which shows in the
+    server's own tail latencies). Scheduled jobs off, as in the threaded server."""
+    from cloudpos.web.threaded import free_port
+
+    port = free_port()
+    env = {**os.environ, "CLOUDPOS_DATABASE_URL": db_url, "CLOUDPOS_VAR_DIR": str(var_dir),
+           "CLOUDPOS_RUN_JOBS": "false", "CLOUDPOS_LOG_JSON": "false"}
+    proc = subprocess.Popen([sys.executable, "-c", "from cloudpos.cli import main; main()", "serve",
+                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        import httpx
+
+        deadline = time.time() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"cloudpos serve did not start on port {port}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def pg_base() -> str:

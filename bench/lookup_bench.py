@@ -5,11 +5,13 @@ CLOUDPOS_TEST_PG_URL's server), signs up a merchant, bulk-inserts N products wit
 each (Core executemany, like the importer), then measures random lookups:
 
 * service level: `catalog.service.lookup` on a tenant-bound session (what the route calls);
-* server side: the request's `Server-Timing: app;dur=` (middleware → auth → lookup → JSON) of a real
-  uvicorn server (httptools, uvloop, as `cloudpos serve` runs) in a thread, asked over local HTTP: the
-  server's own time, from the request's arrival to its response.
+* server side: the request's `Server-Timing: app;dur=` (middleware → auth → lookup → JSON) of `cloudpos serve`
+  (uvicorn, httptools, uvloop) in a process of its own, asked over local HTTP: the server's own time, from the
+  request's arrival to its response. `--server thread` serves the app in a thread of the benchmark's own process
+  instead (the load generator then shares the server's GIL, which lengthens the server's tail).
 
 Usage: .venv/bin/python bench/lookup_bench.py [--products 200000] [--lookups 3000] [--backend sqlite|postgresql|both]
+       [--server process|thread]
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ warnings.filterwarnings("ignore")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import httpx  # noqa: E402
-from _harness import live, speed, unique_ean13  # noqa: E402
+from _harness import live, served, speed, unique_ean13  # noqa: E402
 
 from cloudpos import clock  # noqa: E402
 from cloudpos.catalog import domain  # noqa: E402
@@ -140,7 +142,7 @@ def bulk_products(app, tenant_id: uuid.UUID, n: int) -> list[str]:
     return codes
 
 
-def run(backend: str, n: int, lookups: int) -> None:
+def run(backend: str, n: int, lookups: int, server: str = "process") -> None:
     from cloudpos.app import create_app
     from cloudpos.config import Settings
     from cloudpos.migrate import upgrade
@@ -149,8 +151,10 @@ def run(backend: str, n: int, lookups: int) -> None:
     upgrade(Settings(database_url=url).db_url)
     var = Path(tempfile.mkdtemp(prefix="cloudpos-bench-var-"))
     _TEMP_DIRS.append(var)
-    app = create_app(Settings(database_url=url, var_dir=var, log_json=False))
-    with live(app) as base, httpx.Client(base_url=base, timeout=30) as client:
+    app = create_app(Settings(database_url=url, var_dir=var, log_json=False))  # the bulk load, service level
+    serving = live(app) if server == "thread" else served(url, var)
+    with serving as base, httpx.Client(base_url=base, timeout=30) as client:
+        print(f"\n== {backend}: {n} products; server in {'a thread' if server == 'thread' else 'its own process'} ==")
         measure(app, client, backend, n, lookups)
 
 
@@ -166,7 +170,6 @@ def measure(app, client, backend: str, n: int, lookups: int) -> None:
     token = client.post("/api/v1/auth/login", json={"merchant_code": out["merchant_code"], "username": "owner",
                                                     "password": "Owner-pass-1"}).json()["access_token"]
     headers = {"Authorization": f"Bearer {token}"}
-    print(f"\n== {backend}: {n} products ==")
     codes = bulk_products(app, tenant_id, n)
     rng = random.Random(11)
     sample = [rng.choice(codes) for _ in range(lookups)]
@@ -239,11 +242,12 @@ def main() -> None:
     ap.add_argument("--backend", default="both", choices=["sqlite", "postgresql", "both"])
     os.environ.setdefault("CLOUDPOS_LOG_JSON", "false")
     ap.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    ap.add_argument("--server", default="process", choices=["process", "thread"])
     args = ap.parse_args()
     print(speed())
     for backend in (["sqlite", "postgresql"] if args.backend == "both" else [args.backend]):
         try:
-            run(backend, args.products, args.lookups)
+            run(backend, args.products, args.lookups, args.server)
         finally:
             if not args.keep:
                 drop(backend)

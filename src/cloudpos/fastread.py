@@ -23,14 +23,16 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable, Select
 
 
-def execute(conn: Connection, sql: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+def execute(conn: Connection, sql: str, values: dict[str, Any], rows: bool = False) -> list[tuple[Any, ...]]:
     """`sql` (psycopg's paramstyle) on the driver's cursor of `conn`, in its transaction: the rows it returns
-    ([] for none). A driver error is raised as SQLAlchemy raises it (IntegrityError, OperationalError, … with
-    `.orig`), so callers and `db.retrying` see the same exceptions as through SQLAlchemy."""
+    ([] for none; `rows`: it is a select, whose rows are fetched without asking for its description, which
+    psycopg builds column by column). A driver error is raised as SQLAlchemy raises it (IntegrityError,
+    OperationalError, … with `.orig`), so callers and `db.retrying` see the same exceptions as through
+    SQLAlchemy."""
     cur: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cur.execute(sql, values)
-        return cur.fetchall() if cur.description is not None else []
+        return cur.fetchall() if rows or cur.description is not None else []
     except conn.dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(sql, values, exc, conn.dialect.loaded_dbapi.Error) from exc
     finally:
@@ -74,8 +76,8 @@ class Read(_Prebuilt):
     def all(self, conn: Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         if conn.dialect.name != "postgresql":
             return [self._make(r) for r in conn.execute(self.stmt, params)]
-        rows = execute(conn, *self._values(conn, params))
-        return [self._make(self._in_utc(r) if self._utc else r) for r in rows]
+        sql, values = self._values(conn, params)
+        return [self._make(self._in_utc(r) if self._utc else r) for r in execute(conn, sql, values, rows=True)]
 
     def first(self, conn: Connection, params: dict[str, Any]) -> tuple[Any, ...] | None:
         rows = self.all(conn, params)

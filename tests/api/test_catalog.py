@@ -346,9 +346,9 @@ def test_a_scale_label_is_read_with_its_caller_once_the_tills_tenant_is_known(cl
     statements: list[str] = []  # on the driver's cursor (fastread, PostgreSQL) or through SQLAlchemy
     real = fastread.execute
 
-    def counted(conn, sql, values):
+    def counted(conn, sql, values, **kw):
         statements.append(sql)
-        return real(conn, sql, values)
+        return real(conn, sql, values, **kw)
 
     def through_sqlalchemy(_conn, _cursor, sql, *_a):
         statements.append(sql)

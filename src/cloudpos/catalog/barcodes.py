@@ -30,16 +30,19 @@ from cloudpos.i18n import N_
 # plain Core: building a select() per scan cost more than running it. Tenant scoping is explicit here.
 _P, _B, _S = Product.__table__, ProductBarcode.__table__, StorePrice.__table__
 _STORE_JOIN = and_(_S.c.tenant_id == _P.c.tenant_id, _S.c.product_id == _P.c.id, _S.c.store_id == bindparam("store"))
-_BY_CODE = (select(*_P.c, _S.c.price.label("store_price"))
+# What a scan answers with (`out_from_row`): not the search text, version or tenant. Fewer columns to send and
+# decode, and a statement short enough (read with the caller: under 4 kB) for psycopg to cache its parsing.
+_HIT = [c for c in _P.c if c.key not in ("search_text", "version", "tenant_id")]
+_BY_CODE = (select(*_HIT, _S.c.price.label("store_price"))
             .select_from(_B.join(_P, and_(_P.c.tenant_id == _B.c.tenant_id, _P.c.id == _B.c.product_id))
                          .outerjoin(_S, _STORE_JOIN))
             .where(_B.c.tenant_id == bindparam("tid"), _B.c.code == bindparam("code")))
-_CODES_OF_TENANT = (select(*_P.c, _S.c.price.label("store_price"), _B.c.code.label("matched_code"))
+_CODES_OF_TENANT = (select(*_HIT, _S.c.price.label("store_price"), _B.c.code.label("matched_code"))
                     .select_from(_B.join(_P, and_(_P.c.tenant_id == _B.c.tenant_id, _P.c.id == _B.c.product_id))
                                  .outerjoin(_S, _STORE_JOIN))
                     .where(_B.c.tenant_id == bindparam("tid")))
 _BY_CODES = _CODES_OF_TENANT.where(_B.c.code.in_(bindparam("codes", expanding=True)))
-_BY_SKU = (select(*_P.c, _S.c.price.label("store_price"))
+_BY_SKU = (select(*_HIT, _S.c.price.label("store_price"))
            .select_from(_P.outerjoin(_S, _STORE_JOIN))
            .where(_P.c.tenant_id == bindparam("tid"), _P.c.sku == bindparam("code")))
 _R = ScaleRule.__table__
