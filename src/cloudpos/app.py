@@ -103,9 +103,9 @@ class RequestContext:
         request = Request(scope)
         request_id = request.headers.get("x-request-id", "")[:64] or _next_request_id()
         request.state.request_id = request_id
-        locale = _resolve_locale(request)
+        lang = _lang_asked(request)
+        locale = _resolve_locale(request, lang)
         request.state.locale = locale
-        lang = request.query_params.get("lang")
         set_lang = bool(lang and normalize_locale(lang))
 
         async def send_with_headers(message: Message) -> None:
@@ -163,8 +163,14 @@ def _html_page_request(request: Request) -> bool:
     return request.method == "GET" or ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
 
 
-def _resolve_locale(request: Request) -> str:
-    return (normalize_locale(request.query_params.get("lang"))
+def _lang_asked(request: Request) -> str | None:
+    """`?lang=` if the query has it. The query is parsed again, on the route's own request object: parsed here
+    only when it can hold `lang` (a scan's `?code=` need not be parsed twice)."""
+    return request.query_params.get("lang") if b"lang=" in request.scope.get("query_string", b"") else None
+
+
+def _resolve_locale(request: Request, lang: str | None) -> str:
+    return (normalize_locale(lang)
             or normalize_locale(request.cookies.get(LANG_COOKIE))
             or negotiate(request.headers.get("accept-language"))
             or DEFAULT_LOCALE)
