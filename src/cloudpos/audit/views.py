@@ -25,7 +25,8 @@ router = APIRouter()
 
 PAGE_SIZE = 50
 
-# What each recorded action means, for people. Modules with new actions add theirs with `register_action`.
+# What each recorded action means, for people. Modules add their own actions with `register_actions`;
+# tests/api/test_audit_log.py checks that every action the code records has a label.
 ACTION_LABELS: dict[str, str] = {
     "merchant.signup": N_("Merchant signed up"),
     "auth.login": N_("Logged in"),
@@ -62,8 +63,15 @@ ACTION_GROUPS: list[tuple[str, str]] = [
 RESULTS = {"ok": N_("Succeeded"), "denied": N_("Denied"), "failed": N_("Failed")}
 
 
-def register_action(code: str, label: str) -> None:
-    ACTION_LABELS.setdefault(code, label)
+def register_actions(labels: dict[str, str], groups: tuple[tuple[str, str], ...] = ()) -> None:
+    """A module's action codes with their labels, and the prefixes (ending in a dot: `"stock."`) the log's
+    filter offers as one choice for all of them."""
+    for code, label in labels.items():
+        ACTION_LABELS.setdefault(code, label)
+    for prefix, label in groups:
+        assert prefix.endswith("."), prefix
+        if all(prefix != p for p, _ in ACTION_GROUPS):
+            ACTION_GROUPS.append((prefix, label))
 
 
 def action_label(code: str) -> str:

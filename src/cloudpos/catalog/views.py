@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from cloudpos.audit.views import register_actions
 from cloudpos.catalog import domain, importing, search, service
 from cloudpos.catalog.schemas import (
     CategoryIn,
@@ -34,6 +35,24 @@ from cloudpos.web.routing import APIRouter
 from cloudpos.web.templating import render
 
 router = APIRouter()
+register_actions({
+    "catalog.category.create": N_("Category created"),
+    "catalog.category.update": N_("Category changed"),
+    "catalog.category.delete": N_("Category deleted"),
+    "catalog.product.create": N_("Product created"),
+    "catalog.product.update": N_("Product changed"),
+    "catalog.price.change": N_("Price changed"),
+    "catalog.product.list": N_("Product listed"),
+    "catalog.product.delist": N_("Product delisted"),
+    "catalog.product.delete": N_("Product deleted"),
+    "catalog.image.upload": N_("Product image uploaded"),
+    "catalog.image.delete": N_("Product image deleted"),
+    "catalog.import.start": N_("Excel import started"),
+    "catalog.import": N_("Products imported from Excel"),
+    "catalog.scale_rule.create": N_("Scale barcode rule added"),
+    "catalog.scale_rule.update": N_("Scale barcode rule changed"),
+    "catalog.scale_rule.delete": N_("Scale barcode rule deleted"),
+}, groups=(("catalog.", N_("Products and categories")),))
 PAGE_SIZE = 20
 
 nav.register(NavItem("catalog", N_("Products"), "/catalog/products", "catalog.view", "box-seam"))

@@ -15,6 +15,7 @@ from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.orm import Session
 
+from cloudpos.audit.views import register_actions
 from cloudpos.context import Actor
 from cloudpos.errors import NotFound
 from cloudpos.i18n import N_
@@ -28,6 +29,20 @@ from . import service as inventory
 from .products import catalog
 
 router = APIRouter()
+register_actions({
+    "stock.receipt.create": N_("Goods received"),
+    "stock.adjust": N_("Stock adjusted"),
+    "stock.threshold.set": N_("Low-stock threshold set"),
+    "stock.transfer.create": N_("Transfer created"),
+    "stock.transfer.ship": N_("Transfer shipped"),
+    "stock.transfer.receive": N_("Transfer received"),
+    "stock.transfer.cancel": N_("Transfer cancelled"),
+    "stocktake.create": N_("Stocktake created"),
+    "stocktake.count": N_("Stocktake counts entered"),
+    "stocktake.reason": N_("Stocktake variance reason set"),
+    "stocktake.post": N_("Stocktake posted"),
+    "stocktake.cancel": N_("Stocktake cancelled"),
+}, groups=(("stock.", N_("Stock")), ("stocktake.", N_("Stocktakes"))))
 PAGE_SIZE = 30
 
 for _item in (

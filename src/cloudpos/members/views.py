@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from cloudpos.audit.views import register_actions
 from cloudpos.context import Actor
 from cloudpos.errors import Problem
 from cloudpos.i18n import N_
@@ -41,6 +42,40 @@ from cloudpos.web.routing import APIRouter
 from cloudpos.web.templating import render
 
 router = APIRouter()
+register_actions({
+    "member.create": N_("Member registered"),
+    "member.update": N_("Member details changed"),
+    "member.erase": N_("Member's personal data erased"),
+    "member.export": N_("Members exported"),
+    "member.pii.view": N_("Member's personal data viewed"),
+    "member.login.failed": N_("Member login failed (wrong PIN)"),
+    "member.pin.failed": N_("Wrong member payment PIN"),
+    "member.purchase": N_("Member purchase (points earned)"),
+    "member.refund": N_("Member refund (points returned)"),
+    "member.points.adjust": N_("Points adjusted"),
+    "member.points.redeem": N_("Points redeemed"),
+    "member.points.catalog": N_("Points exchanged for a gift"),
+    "member.points.expire": N_("Points expired"),
+    "member.catalog.save": N_("Points gift catalog changed"),
+    "member.stored_value.top_up": N_("Stored value topped up"),
+    "member.stored_value.pay": N_("Paid with stored value"),
+    "member.stored_value.refund": N_("Stored value refunded"),
+    "member.stored_value.adjust": N_("Stored value adjusted"),
+    "member.topup_rule.save": N_("Top-up bonus rule saved"),
+    "member.topup_rule.delete": N_("Top-up bonus rule deleted"),
+    "member.tier.create": N_("Member tier created"),
+    "member.tier.update": N_("Member tier edited"),
+    "member.tier.delete": N_("Member tier deleted"),
+    "member.tier.change": N_("Member moved to another tier"),
+    "member.settings.update": N_("Member programme settings changed"),
+    "member.segment.save": N_("Member segment saved"),
+    "member.segment.delete": N_("Member segment deleted"),
+    "member.campaign.save": N_("Campaign saved"),
+    "member.campaign.delete": N_("Campaign deleted"),
+    "member.campaign.run": N_("Campaign sent"),
+    "member.birthday.run": N_("Birthday benefits given"),
+    "member.stats.rebuild": N_("Member statistics rebuilt"),
+}, groups=(("member.", N_("Members")),))
 PAGE_SIZE = 30
 
 for _item in (

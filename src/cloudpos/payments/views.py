@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from cloudpos.audit.views import register_action
+from cloudpos.audit.views import register_actions
 from cloudpos.context import Actor
 from cloudpos.errors import FieldError, Invalid, NotFound, Problem
 from cloudpos.i18n import N_
@@ -26,11 +26,12 @@ from cloudpos.web.routing import APIRouter
 from cloudpos.web.templating import render
 
 router = APIRouter()
-for _code, _label in (("payment.method.update", N_("Payment method changed")),
-                      ("payment.provider.update", N_("Payment provider settings changed")),
-                      ("payment.refund", N_("Payment refunded")),
-                      ("payment.reverse", N_("Payment reversed by reconciliation"))):
-    register_action(_code, _label)
+register_actions({
+    "payment.method.update": N_("Payment method changed"),
+    "payment.provider.update": N_("Payment provider settings changed"),
+    "payment.refund": N_("Payment refunded"),
+    "payment.reverse": N_("Payment reversed by reconciliation"),
+}, groups=(("payment.", N_("Payments")),))
 nav.register(nav.NavItem("settings", N_("Payments"), "/settings/payments", "payment.manage", "credit-card"))
 
 METHOD_LABELS = {

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from cloudpos import clock, money
+from cloudpos.audit.views import register_actions
 from cloudpos.catalog import service as catalog
 from cloudpos.context import Actor
 from cloudpos.errors import FieldError, Invalid, Problem
@@ -38,6 +39,18 @@ from cloudpos.web.routing import APIRouter
 from cloudpos.web.templating import render
 
 router = APIRouter()
+register_actions({
+    "promotion.create": N_("Promotion created"),
+    "promotion.update": N_("Promotion changed"),
+    "promotion.activate": N_("Promotion switched on"),
+    "promotion.deactivate": N_("Promotion switched off"),
+    "promotion.end": N_("Promotion ended"),
+    "coupon_template.create": N_("Coupon type created"),
+    "coupon_template.update": N_("Coupon type changed"),
+    "coupon.issue": N_("Coupons issued"),
+    "coupon.void": N_("Coupon voided"),
+    "member_price.update": N_("Member prices changed"),
+}, groups=(("promotion.", N_("Promotions")), ("coupon.", N_("Coupons"))))
 PAGE_SIZE = 20
 TZ = "Asia/Shanghai"
 

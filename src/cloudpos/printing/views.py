@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from cloudpos.audit.views import register_actions
 from cloudpos.context import Actor
 from cloudpos.errors import NotFound, Problem
 from cloudpos.i18n import N_
@@ -29,6 +30,14 @@ from cloudpos.web.routing import APIRouter
 from cloudpos.web.templating import render
 
 router = APIRouter()
+register_actions({
+    "printer.create": N_("Printer added"),
+    "printer.update": N_("Printer changed"),
+    "printer.test": N_("Test page printed"),
+    "print_job.retry": N_("Print job retried"),
+    "print_job.reprint": N_("Document reprinted"),
+    "receipt_template.update": N_("Receipt template changed"),
+}, groups=(("printer.", N_("Printers")), ("print_job.", N_("Print jobs"))))
 register(NavItem("settings", N_("Printers & receipts"), "/settings/printing", "printer.manage", "printer"))
 
 CONNECTIONS: list[tuple[str, str]] = [

@@ -13,6 +13,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from cloudpos.audit.views import register_actions
 from cloudpos.auth import sessions
 from cloudpos.context import Actor
 from cloudpos.errors import NotFound, Problem
@@ -28,6 +29,19 @@ from cloudpos.web.routing import APIRouter
 from cloudpos.web.templating import render
 
 router = APIRouter()
+register_actions({
+    "sale.create": N_("Sale completed"),
+    "sale.refund": N_("Refund"),
+    "sale.void": N_("Sale voided"),
+    "sale.reprint": N_("Receipt reprinted"),
+    "shift.open": N_("Shift opened"),
+    "shift.close": N_("Shift closed (handover)"),
+    "shift.cash_in": N_("Cash put into the drawer"),
+    "shift.cash_out": N_("Cash taken from the drawer"),
+    "cart.hold": N_("Cart held"),
+    "cart.recall": N_("Held cart recalled"),
+    "cart.drop": N_("Held cart discarded"),
+}, groups=(("sale.", N_("Sales and refunds")), ("shift.", N_("Shifts and cash drawer")), ("cart.", N_("Held carts"))))
 TERMINAL_COOKIE = "cloudpos_terminal"
 
 nav.register(nav.NavItem("sales", N_("Cashier (POS)"), "/pos", "sale.create", "display"))
