@@ -215,7 +215,8 @@ def test_the_till_fits_the_screen_without_scrolling(browser, live_server, artifa
                 assert fits == {"hscroll": False, "vscroll": False, "pay": True, "total": True, "scan": True}, \
                     (width, lang, fits)
                 assert page.locator("[data-testid=btn-pay]").is_enabled()
-                # the cart is not kept across a reload: the next round starts empty again
+                # the cart is kept across a reload (test below): forget it, the next round starts empty
+                page.evaluate("() => localStorage.clear()")
     finally:
         ctx.close()
 
@@ -335,6 +336,51 @@ def test_tour_of_the_cashier_screens(browser, live_server, artifacts, lang):
         page.screenshot(path=str(artifacts / f"{shot}-zreport.png"), full_page=True)
         page.goto(f"{base}/shifts")
         page.screenshot(path=str(artifacts / f"{shot}-shifts.png"), full_page=True)
+        assert not errors, errors
+    finally:
+        ctx.close()
+
+
+def test_the_cart_comes_back_after_a_reload_priced_again_and_not_after_the_sale(browser, live_server, artifacts):
+    """F5 (or a tab that crashed) in the middle of a customer: the cart is back, priced at today's prices; once
+    the sale is paid, a reload starts empty. Payments are never kept in the browser."""
+    env = _setup(live_server.url)
+    base = live_server.url
+    ctx = browser.new_context(viewport={"width": 1024, "height": 768}, locale="zh-CN")
+    try:
+        page = ctx.new_page()
+        page.set_default_timeout(30000)
+        errors = _watch_errors(page)
+        _open_till(page, base, env)
+        for code in (COLA, COLA, CHIPS):
+            _scan(page, code)
+        _wait_total(page, _quote_total(env, {"COLA": 2, "CHIPS": 1}))
+        # the price of cola changes while the page is away
+        cola = env["products"]["COLA"]
+        r = env["client"].patch(f"/api/v1/products/{cola['id']}", headers=env["headers"], json={"price": 400})
+        assert r.status_code == 200, r.text
+        page.reload()
+        page.locator("[data-testid=scan]").wait_for()
+        page.wait_for_function("() => document.querySelectorAll('[data-testid=line]').length === 2")
+        assert [q.strip() for q in page.locator("[data-testid=qty]").all_text_contents()] == ["2", "1"]
+        new_total = _quote_total(env, {"COLA": 2, "CHIPS": 1})
+        assert new_total == 2 * 400 + 720  # chips 10% off
+        _wait_total(page, new_total)
+        assert "已恢复" in page.locator("[data-testid=flash]").text_content()
+        page.screenshot(path=str(artifacts / "pos-ui-cart-restored.png"))
+        stored = page.evaluate("() => JSON.stringify(Object.assign({}, localStorage))")
+        assert "payments" not in stored and "tendered" not in stored
+
+        page.keyboard.press("F9")
+        page.click("[data-testid=method-cash]")
+        page.fill("[data-testid=tendered]", "20")
+        page.click("[data-testid=add-tender]")
+        page.locator("[data-testid=receipt]").wait_for(state="visible")
+        page.reload()
+        page.locator("[data-testid=scan]").wait_for()
+        page.wait_for_timeout(500)
+        assert page.locator("[data-testid=line]").count() == 0
+        assert page.evaluate("() => Object.keys(localStorage).filter(k => k.startsWith('cloudpos.cart.')).length") == 0
         assert not errors, errors
     finally:
         ctx.close()

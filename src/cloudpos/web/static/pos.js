@@ -94,6 +94,7 @@
         this.pushDisplay();
         this.checkPrinter();
         this.openFromLink();
+        this.restoreCart();
         setInterval(() => this.checkPrinter(), 15000);
       },
 
@@ -187,6 +188,7 @@
       /* ---- cart changes and pricing ----------------------------------------------------------- */
       changed() {
         this.idemKey = null;
+        this.saveCart();
         this.version++; // a quote already on its way is for an older cart: ignore it
         this.stale = true;
         clearTimeout(this._quoteTimer);
@@ -256,7 +258,37 @@
         this.lines = []; this.member = null; this.coupons = []; this.manual = []; this.quote = null;
         this.replaces = null;
         this.tenders = []; this.selected = -1; this.idemKey = null; this.override = { username: "", password: "" };
+        this.saveCart();
         this.pushDisplay();
+      },
+
+      /* ---- the cart survives a reload (F5, a tab that crashed): kept in this browser, per terminal. Not kept:
+         payments (a wallet payment code or a member's PIN never goes to storage) and manager overrides. ---- */
+      cartKey() { return `cloudpos.cart.${this.cfg.terminal_id}`; },
+      saveCart() {
+        try {
+          if (!this.lines.length) { localStorage.removeItem(this.cartKey()); return; }
+          const m = this.member;
+          localStorage.setItem(this.cartKey(), JSON.stringify({
+            store_id: this.cfg.store_id, saved_at: Date.now(), lines: this.lines, manual: this.manual,
+            coupons: this.coupons.map(c => ({ code: c.code, usable: null, message: "" })), replaces: this.replaces,
+            member: m ? { id: m.id, name: m.name, tier: m.tier, points_balance: m.points_balance } : null,
+            paying: this.busy }));
+        } catch (e) { /* storage full or switched off: the cart works, it is only not kept */ }
+      },
+      restoreCart() {
+        let c = null;
+        try { c = JSON.parse(localStorage.getItem(this.cartKey()) || "null"); } catch (e) { c = null; }
+        // a cart of another store, or one left overnight, is no customer waiting at this till
+        if (!c || c.store_id !== this.cfg.store_id || !(c.lines || []).length || Date.now() - c.saved_at > 12 * 3600e3) {
+          try { localStorage.removeItem(this.cartKey()); } catch (e) { /* nothing kept */ }
+          return;
+        }
+        this.lines = c.lines; this.member = c.member || null; this.coupons = c.coupons || [];
+        this.manual = c.manual || []; this.replaces = c.replaces || null; this.selected = this.lines.length - 1;
+        this.changed(); // priced again: prices and promotions may have changed since
+        // the page went away while a sale was being paid: it may have gone through
+        this.say(c.paying ? "danger" : "info", c.paying ? this.t.restoredPaying : this.t.restored);
       },
 
       /* ---- member, coupons, discounts --------------------------------------------------------- */
@@ -382,6 +414,7 @@
       async complete() {
         if (this.busy) return;
         this.busy = true;
+        this.saveCart(); // marked as being paid until the answer comes
         const key = this.idemKey || (this.idemKey = uuid());
         const watch = { on: true };
         this.watchWallets(key, watch);
@@ -412,8 +445,10 @@
           this.pushDisplay("thanks", res.data);
           this.lines = []; this.member = null; this.coupons = []; this.manual = []; this.quote = null;
           this.replaces = null; this.tenders = []; this.selected = -1; this.idemKey = null; this.override = { username: "", password: "" };
+          this.saveCart();
           return;
         }
+        this.saveCart(); // no longer being paid
         beep(false);
         if (res.status === 402) {
           // the wallet payment failed and nothing was charged: drop it, keep the others
