@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cloudpos import __version__
 from cloudpos.config import Settings, get_settings
-from cloudpos.db import is_busy, make_auth_engine, make_engine, make_sessionmaker, reads_only
+from cloudpos.db import LoopConnection, is_busy, make_auth_engine, make_engine, make_sessionmaker, reads_only
 from cloudpos.errors import FieldError, Forbidden, Invalid, NotFound, Problem, TooLarge, Unauthorized
 from cloudpos.i18n import DEFAULT_LOCALE, current_locale, negotiate, normalize_locale
 from cloudpos.web.deps import LANG_COOKIE, SESSION_COOKIE
@@ -186,6 +186,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.auth_engine = make_auth_engine(settings.db_url)
+    app.state.loop_db = LoopConnection(app.state.auth_engine)
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.secret = settings.resolved_secret()
 

@@ -40,7 +40,7 @@ async def me(request: Request, actor: Actor = Depends(authenticated(loop_only=Tr
     """Answered on the event loop, as the caller's own read (web.deps): one more indexed read on the autocommit
     auth engine."""
     me = request.state.session_row  # read by the auth dependency a moment ago
-    with request.app.state.auth_engine.connect() as conn:
+    with request.app.state.loop_db.connect() as conn:
         out, works_in = employees.current_out(conn, actor, grants=list(me.grants), denies=list(me.denies),
                                               store_ids=list(me.store_ids))
     stores = [StoreRef(id=i, code=code, name=name) for i, code, name in works_in]
