@@ -28,6 +28,32 @@ def live(app) -> Iterator[str]:
 
 
 @contextmanager
+def spawned(argv: list[str], port: int, env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """A server process (`argv`), yielded once http://127.0.0.1:`port`/healthz answers; stopped afterwards."""
+    import httpx
+
+    proc = subprocess.Popen(argv, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"{' '.join(argv[-4:])} did not start on port {port}")
+            time.sleep(0.1)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@contextmanager
 def served(db_url: str, var_dir: Path) -> Iterator[str]:
     """`cloudpos serve` on `db_url` in a process of its own, as a store runs it: the load generator does not
     share the server's interpreter (in a thread it competes with the server for the GIL, which shows in the
@@ -35,31 +61,11 @@ def served(db_url: str, var_dir: Path) -> Iterator[str]:
     from cloudpos.web.threaded import free_port
 
     port = free_port()
-    env = {**os.environ, "CLOUDPOS_DATABASE_URL": db_url, "CLOUDPOS_VAR_DIR": str(var_dir),
-           "CLOUDPOS_RUN_JOBS": "false", "CLOUDPOS_LOG_JSON": "false"}
-    proc = subprocess.Popen([sys.executable, "-c", "from cloudpos.cli import main; main()", "serve",
-                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        import httpx
-
-        deadline = time.time() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"cloudpos serve did not start on port {port}")
-            time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    env = {"CLOUDPOS_DATABASE_URL": db_url, "CLOUDPOS_VAR_DIR": str(var_dir), "CLOUDPOS_RUN_JOBS": "false",
+           "CLOUDPOS_LOG_JSON": "false"}
+    with spawned([sys.executable, "-c", "from cloudpos.cli import main; main()", "serve", "--port", str(port)],
+                 port, env):
+        yield f"http://127.0.0.1:{port}"
 
 
 def pg_base() -> str:

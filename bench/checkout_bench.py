@@ -54,7 +54,6 @@ import random
 import re
 import resource
 import secrets
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -67,7 +66,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _harness import live, postgres_db, server_ms, speed, sqlite_db, unique_ean13
+from _harness import live, postgres_db, server_ms, spawned, speed, sqlite_db, unique_ean13
 
 _TMP = Path(tempfile.mkdtemp(prefix="cloudpos-bench-checkout-"))
 os.environ.setdefault("CLOUDPOS_VAR_DIR", str(_TMP / "var"))
@@ -158,34 +157,13 @@ class PgBackendCpu:
 def worker_server(url: str, workers: int) -> Iterator[tuple[str, int]]:
     """`uvicorn cloudpos.app:create_app --factory --workers N` on the same database (cloud mode: several
     app processes); yields (base URL, master pid)."""
-    import httpx
+    from cloudpos.web.threaded import free_port
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "CLOUDPOS_DATABASE_URL": url, "CLOUDPOS_LOG_JSON": "false"}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "cloudpos.app:create_app", "--factory", "--host",
-                             "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
-                             "--no-access-log"], env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.time() > deadline or proc.poll() is not None:
-                raise RuntimeError("the worker server did not start")
-            time.sleep(0.2)
-        yield base, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    port = free_port()
+    with spawned([sys.executable, "-m", "uvicorn", "cloudpos.app:create_app", "--factory", "--host", "127.0.0.1",
+                  "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+                 port, {"CLOUDPOS_DATABASE_URL": url, "CLOUDPOS_LOG_JSON": "false"}) as proc:
+        yield f"http://127.0.0.1:{port}", proc.pid
 
 
 # --- seeding -------------------------------------------------------------------------------------------------

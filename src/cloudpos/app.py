@@ -7,6 +7,7 @@ import importlib
 import itertools
 import time
 import uuid
+from types import ModuleType
 
 import structlog
 from fastapi import FastAPI, Request
@@ -196,11 +197,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     apis, pages = {}, []
     for name in MODULES:  # imported in this order (modules register their menu entries on import)
         apis[name] = importlib.import_module(f"cloudpos.{name}.api")
-        try:
-            pages.append(importlib.import_module(f"cloudpos.{name}.views"))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"cloudpos.{name}.views":
-                raise
+        if (views := optional_module(f"cloudpos.{name}.views")) is not None:
+            pages.append(views)
     # FastAPI tries the routes one by one, in the order routers were included: the till's modules go first,
     # so a scan, a quote or a sale is not matched against some 300 back-office routes (about 1 ms each time).
     # Paths of different modules never overlap, so the order decides nothing else.
@@ -212,6 +210,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     static_dir = settings_static_dir()
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
     return app
+
+
+def optional_module(dotted: str) -> ModuleType | None:
+    """The module, or None when it does not exist (a module without pages has no `views`); an import error
+    inside it is raised."""
+    try:
+        return importlib.import_module(dotted)
+    except ModuleNotFoundError as exc:
+        if exc.name != dotted:
+            raise
+        return None
 
 
 def settings_static_dir() -> str:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -106,6 +108,20 @@ def _watch_errors(page) -> list[str]:
     return errors
 
 
+@contextmanager
+def _till(browser, base: str, env: dict) -> Iterator[tuple]:
+    """A 1024×768 Chinese browser at the till with a shift open: (page, errors seen)."""
+    ctx = browser.new_context(viewport={"width": 1024, "height": 768}, locale="zh-CN")
+    try:
+        page = ctx.new_page()
+        page.set_default_timeout(30000)
+        errors = _watch_errors(page)
+        _open_till(page, base, env)
+        yield page, errors
+    finally:
+        ctx.close()
+
+
 def test_customer_display_follows_the_till_live(browser, live_server, artifacts):
     env = _setup(live_server.url)
     base = live_server.url
@@ -156,13 +172,7 @@ def test_customer_display_follows_the_till_live(browser, live_server, artifacts)
 
 def test_twenty_rapid_scans_are_all_counted_in_order(browser, live_server, artifacts):
     env = _setup(live_server.url)
-    base = live_server.url
-    ctx = browser.new_context(viewport={"width": 1024, "height": 768}, locale="zh-CN")
-    try:
-        page = ctx.new_page()
-        page.set_default_timeout(30000)
-        errors = _watch_errors(page)
-        _open_till(page, base, env)
+    with _till(browser, live_server.url, env) as (page, errors):
         page.locator("[data-testid=scan]").focus()
         # a scanner: code + Enter, twenty times, without waiting for anything in between
         for i in range(20):
@@ -178,8 +188,6 @@ def test_twenty_rapid_scans_are_all_counted_in_order(browser, live_server, artif
         assert page.locator("[data-testid=flash]").is_hidden() or "未知" not in page.locator(
             "[data-testid=flash]").text_content()
         assert not errors, errors
-    finally:
-        ctx.close()
 
 
 def test_the_till_fits_the_screen_without_scrolling(browser, live_server, artifacts):
@@ -345,13 +353,7 @@ def test_the_cart_comes_back_after_a_reload_priced_again_and_not_after_the_sale(
     """F5 (or a tab that crashed) in the middle of a customer: the cart is back, priced at today's prices; once
     the sale is paid, a reload starts empty. Payments are never kept in the browser."""
     env = _setup(live_server.url)
-    base = live_server.url
-    ctx = browser.new_context(viewport={"width": 1024, "height": 768}, locale="zh-CN")
-    try:
-        page = ctx.new_page()
-        page.set_default_timeout(30000)
-        errors = _watch_errors(page)
-        _open_till(page, base, env)
+    with _till(browser, live_server.url, env) as (page, errors):
         for code in (COLA, COLA, CHIPS):
             _scan(page, code)
         _wait_total(page, _quote_total(env, {"COLA": 2, "CHIPS": 1}))
@@ -382,5 +384,3 @@ def test_the_cart_comes_back_after_a_reload_priced_again_and_not_after_the_sale(
         assert page.locator("[data-testid=line]").count() == 0
         assert page.evaluate("() => Object.keys(localStorage).filter(k => k.startsWith('cloudpos.cart.')).length") == 0
         assert not errors, errors
-    finally:
-        ctx.close()

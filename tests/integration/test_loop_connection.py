@@ -37,6 +37,18 @@ def _scan(client, m, code: str) -> int:
     return client.get("/api/v1/products/lookup", headers=m.owner, params={"code": code}).status_code
 
 
+def _scan_then_kill_its_connection(client, m, backend: str) -> tuple[str, int]:
+    """A scan on the loop's kept connection, then that connection's backend terminated: (code, its pid)."""
+    if backend != "postgresql":
+        pytest.skip("the kept connection is PostgreSQL's")
+    code = _product(m)
+    assert _scan(client, m, code) == 200
+    with client.app.state.loop_db.connect() as conn:
+        pid = _pid(conn)
+    _kill(client.app, pid)
+    return code, pid
+
+
 def test_reads_share_one_connection_and_a_nested_read_takes_another(app, backend):
     loop = LoopConnection(app.state.auth_engine)
     with loop.connect() as a:
@@ -71,30 +83,16 @@ def test_another_thread_never_shares_the_held_connection(app, backend):
 
 
 def test_a_connection_the_server_dropped_costs_at_most_one_request(client, merchant, backend):
-    if backend != "postgresql":
-        pytest.skip("the kept connection is PostgreSQL's")
-    code = _product(merchant)
-    assert _scan(client, merchant, code) == 200
-    loop = client.app.state.loop_db
-    with loop.connect() as conn:
-        pid = _pid(conn)
-    _kill(client.app, pid)
+    code, pid = _scan_then_kill_its_connection(client, merchant, backend)
     statuses = [_scan(client, merchant, code) for _ in range(3)]
     assert statuses[1:] == [200, 200] and statuses[0] in (200, 500), statuses
-    with loop.connect() as conn:
+    with client.app.state.loop_db.connect() as conn:
         assert _pid(conn) != pid
 
 
 def test_a_connection_idle_for_a_while_is_pinged_and_replaced_if_dead(client, merchant, backend, monkeypatch):
-    if backend != "postgresql":
-        pytest.skip("the kept connection is PostgreSQL's")
-    code = _product(merchant)
-    assert _scan(client, merchant, code) == 200
-    loop = client.app.state.loop_db
-    with loop.connect() as conn:
-        pid = _pid(conn)
-    _kill(client.app, pid)
+    code, pid = _scan_then_kill_its_connection(client, merchant, backend)
     monkeypatch.setattr(dbmod, "PING_AFTER_IDLE_S", 0.0)  # as if the till had been idle
     assert _scan(client, merchant, code) == 200  # the ping found it dead: a fresh one, no failed scan
-    with loop.connect() as conn:
+    with client.app.state.loop_db.connect() as conn:
         assert _pid(conn) != pid

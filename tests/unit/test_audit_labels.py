@@ -6,9 +6,8 @@ time is listed in DYNAMIC with the codes it can take; a new dynamic code fails h
 from __future__ import annotations
 
 import ast
-import importlib
 
-from cloudpos.app import MODULES
+from cloudpos.app import MODULES, optional_module
 from cloudpos.i18n import PACKAGE_DIR, gettext
 
 DYNAMIC = {
@@ -58,11 +57,7 @@ def recorded_codes() -> dict[str, str]:
 
 def _labels() -> dict[str, str]:
     for name in MODULES:  # as the app does: each module's views register their actions
-        try:
-            importlib.import_module(f"cloudpos.{name}.views")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"cloudpos.{name}.views":
-                raise
+        optional_module(f"cloudpos.{name}.views")
     from cloudpos.audit.views import ACTION_LABELS
 
     return ACTION_LABELS
