@@ -125,13 +125,8 @@ def _till(browser, base: str, env: dict) -> Iterator[tuple]:
 def test_customer_display_follows_the_till_live(browser, live_server, artifacts):
     env = _setup(live_server.url)
     base = live_server.url
-    ctx = browser.new_context(viewport={"width": 1024, "height": 768}, locale="zh-CN")
-    try:
-        till = ctx.new_page()
-        till.set_default_timeout(30000)
-        errors = _watch_errors(till)
-        _open_till(till, base, env)
-        display = ctx.new_page()
+    with _till(browser, base, env) as (till, errors):
+        display = till.context.new_page()
         display.set_default_timeout(30000)
         display.goto(f"{base}/pos/display")
         display.get_by_text("欢迎光临").wait_for()
@@ -166,8 +161,6 @@ def test_customer_display_follows_the_till_live(browser, live_server, artifacts)
         display.get_by_text("欢迎光临").wait_for()
         till.wait_for_function("document.activeElement && document.activeElement.dataset.testid === 'scan'")
         assert not errors, errors
-    finally:
-        ctx.close()
 
 
 def test_twenty_rapid_scans_are_all_counted_in_order(browser, live_server, artifacts):
