@@ -183,9 +183,9 @@ class LoopConnection:
     The reads the loop answers itself (who is calling, a scan, GET /me) run one at a time and never await
     while they hold a connection, so a pool check-out and check-in per request (about 30 µs, a sixth of a
     scan's Python) buys nothing. While it is in use (a read inside another, or another thread such as a test
-    client's), the pool answers as before. A database error drops it (a broken connection is not offered
-    again); one idle for PING_AFTER_IDLE_S is pinged first, as the pool's check-out does. PostgreSQL only:
-    on SQLite the pool serves every read, as before."""
+    client's), the pool answers as before. A connection found broken is dropped (`read` runs the read again
+    on a fresh one); one idle for PING_AFTER_IDLE_S is pinged first, as the pool's check-out does. PostgreSQL
+    only: on SQLite the pool serves every read, as before."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -196,6 +196,20 @@ class LoopConnection:
 
     def connect(self) -> _Lease:
         return _Lease(self)
+
+    def read(self, fn: Callable[[Any], T]) -> T:
+        """`fn(conn)`, reads only. When it failed because its connection had broken (the server restarted or
+        dropped it), it runs once more on a fresh one: a read is safe to repeat, and the till need not see the
+        error. Any other error is raised as it is."""
+        lease = self.connect()
+        try:
+            with lease as conn:
+                return fn(conn)
+        except (DBAPIError, self.engine.dialect.loaded_dbapi.Error):
+            if not lease.broke:
+                raise
+        with self.connect() as conn:
+            return fn(conn)
 
     def _take(self) -> Any:
         conn = self._conn
@@ -222,10 +236,10 @@ class LoopConnection:
 
 
 class _Lease:
-    __slots__ = ("loop", "conn", "held")
+    __slots__ = ("loop", "conn", "held", "broke")
 
     def __init__(self, loop: LoopConnection) -> None:
-        self.loop, self.conn, self.held = loop, None, False
+        self.loop, self.conn, self.held, self.broke = loop, None, False, False
 
     def __enter__(self) -> Any:
         loop = self.loop
@@ -241,17 +255,31 @@ class _Lease:
         return self.conn
 
     def __exit__(self, exc_type: Any, exc: Any, _tb: Any) -> None:
+        loop = self.loop
+        self.broke = (exc is not None and isinstance(exc, (DBAPIError, loop.engine.dialect.loaded_dbapi.Error))
+                      and _broken(self.conn))
         if not self.held:
+            if self.broke:  # not back into the pool (the reads here bypass SQLAlchemy's own invalidation)
+                with suppress(Exception):
+                    self.conn.invalidate()
             self.conn.close()
             return
-        loop = self.loop
         try:
-            if exc is not None and isinstance(exc, (DBAPIError, loop.engine.dialect.loaded_dbapi.Error)):
+            if self.broke:
                 loop.drop()
             else:
                 loop._used = time.monotonic()
         finally:
             loop._lock.release()
+
+
+def _broken(conn: Any) -> bool:
+    """The driver's connection is closed or broken (not merely a statement that failed on it)."""
+    try:
+        dbapi = conn.connection.dbapi_connection
+    except Exception:  # noqa: BLE001 - SQLAlchemy refuses an invalidated connection: broken
+        return True
+    return dbapi is None or bool(getattr(dbapi, "broken", False) or getattr(dbapi, "closed", False))
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -112,11 +112,12 @@ async def _actor_on_loop(request: Request, db: Session | None, prefetch: Prefetc
     token, how = _caller_token(request)
     hashed = token_hash(token) if prefetch is not None else ""
     wanted = prefetch(request, _TENANT_OF.get(hashed)) if prefetch is not None else None
-    with request.app.state.loop_db.connect() as conn:
+    def caller(conn: Any) -> tuple[Any, Any]:  # a read: run again on a fresh connection if this one broke
         if wanted is None:
-            row = auth.read_session(conn, token)
-        else:
-            row, extra = auth.read_session_and(conn, hashed, *wanted)
+            return auth.read_session(conn, token), None
+        return auth.read_session_and(conn, hashed, *wanted)
+
+    row, extra = request.app.state.loop_db.read(caller)
     actor = auth.check_session(row, ip=client_ip(request), request_id=getattr(request.state, "request_id", ""))
     request.state.session_row = row
     if wanted is not None:
