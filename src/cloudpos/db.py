@@ -168,13 +168,20 @@ def _ping_if_idle(dbapi_conn: Any, record: Any, proxy: Any) -> None:
     since = record.info.get("idle_since")
     if since is not None and time.monotonic() - since < PING_AFTER_IDLE_S:
         return
+    if not _answers(dbapi_conn):
+        raise DisconnectionError()
+
+
+def _answers(dbapi_conn: Any) -> bool:
+    """The server answers `SELECT 1` on this driver connection (left as it was: no transaction open)."""
     try:
         cur = dbapi_conn.cursor()
         cur.execute("SELECT 1")
         cur.close()
         dbapi_conn.rollback()
-    except Exception as exc:  # noqa: BLE001 - any failure means: drop this connection, take a fresh one
-        raise DisconnectionError() from exc
+    except Exception:  # noqa: BLE001 - any failure means: drop this connection, take a fresh one
+        return False
+    return True
 
 
 class LoopConnection:
@@ -205,8 +212,8 @@ class LoopConnection:
         try:
             with lease as conn:
                 return fn(conn)
-        except (DBAPIError, self.engine.dialect.loaded_dbapi.Error):
-            if not lease.broke:
+        except Exception:
+            if not lease.broke:  # set for a database error on a broken connection only
                 raise
         with self.connect() as conn:
             return fn(conn)
@@ -216,14 +223,10 @@ class LoopConnection:
         if conn is not None and (conn.closed or conn.invalidated):
             self.drop()
             conn = None
-        if conn is not None and time.monotonic() - self._used >= PING_AFTER_IDLE_S:
-            try:
-                cur = conn.connection.dbapi_connection.cursor()
-                cur.execute("SELECT 1")
-                cur.close()
-            except Exception:  # noqa: BLE001 - any failure means: drop it, take a fresh one
-                self.drop()
-                conn = None
+        if (conn is not None and time.monotonic() - self._used >= PING_AFTER_IDLE_S
+                and not _answers(conn.connection.dbapi_connection)):
+            self.drop()
+            conn = None
         if conn is None:
             conn = self._conn = self.engine.connect()
         return conn

@@ -26,7 +26,7 @@ router = APIRouter()
 PAGE_SIZE = 50
 
 # What each recorded action means, for people. Modules add their own actions with `register_actions`;
-# tests/api/test_audit_log.py checks that every action the code records has a label.
+# tests/unit/test_audit_labels.py checks that every action the code records has a label.
 ACTION_LABELS: dict[str, str] = {
     "merchant.signup": N_("Merchant signed up"),
     "auth.login": N_("Logged in"),

@@ -594,7 +594,7 @@ __all__ = [
     "ListFilter", "ProductBrief", "all_product_ids", "category_full_names", "category_product_ids", "create",
     "create_category", "create_scale_rule", "delete_category", "delete_product", "delete_scale_rule",
     "descendant_ids", "get_product", "has_history", "list_categories", "list_products", "list_scale_rules",
-    "lookup", "scan_prefetch", "low_stock_thresholds", "product_briefs", "product_id_by_code", "register_history_check",
-    "register_stock_state_filter", "search_product_ids", "set_cost", "set_status", "update", "update_category",
-    "update_scale_rule",
+    "lookup", "low_stock_thresholds", "product_briefs", "product_id_by_code", "register_history_check",
+    "register_stock_state_filter", "scan_prefetch", "search_product_ids", "set_cost", "set_status", "update",
+    "update_category", "update_scale_rule",
 ]

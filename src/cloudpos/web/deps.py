@@ -99,10 +99,10 @@ class OnDemand:
 
 async def _actor_on_loop(request: Request, db: Session | None, prefetch: Prefetch | None = None) -> Actor:
     """Who is calling, read on the event loop through the autocommit auth engine (db.make_auth_engine, its
-    connection kept for the loop: db.LoopConnection): one
-    indexed read of about a tenth of a millisecond, cheaper than handing the request to a worker thread and
-    back, which the endpoint does next anyway. The rare writes (refreshing last-seen once a minute) go to a
-    worker thread, on the request's own session (`db`) or, for an endpoint that has none, one of their own.
+    connection kept for the loop: db.LoopConnection): one indexed read of about a tenth of a millisecond,
+    cheaper than handing the request to a worker thread and back, which the endpoint does next anyway. The
+    rare writes (refreshing last-seen once a minute) go to a worker thread, on the request's own session
+    (`db`) or, for an endpoint that has none, one of their own.
     What was read stays on `request.state.session_row`; `db`, if given, is scoped to the caller's tenant.
     `prefetch(request)` may name a read (cloudpos.fastread, tenant `tid`) the endpoint will want, with its
     parameters: it is read with the caller, in one statement on PostgreSQL, and left on
@@ -112,6 +112,7 @@ async def _actor_on_loop(request: Request, db: Session | None, prefetch: Prefetc
     token, how = _caller_token(request)
     hashed = token_hash(token) if prefetch is not None else ""
     wanted = prefetch(request, _TENANT_OF.get(hashed)) if prefetch is not None else None
+
     def caller(conn: Any) -> tuple[Any, Any]:  # a read: run again on a fresh connection if this one broke
         if wanted is None:
             return auth.read_session(conn, token), None
